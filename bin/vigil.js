@@ -8,4 +8,6 @@ if (!existsSync(entry)) {
   console.error('vigil: the program is not built yet. Run `npm run build` (or `npm start`) first.');
   process.exit(1);
 }
-await import(entry);
+const { main } = await import(entry);
+const code = await main(process.argv);
+if (code !== 0) process.exit(code);

@@ -1,0 +1,92 @@
+/**
+ * @module cli/commands/server
+ * `vigil start` and `vigil demo`: run the server (the demo on its own data directory, seeded with
+ * a demo hospital on its first start).
+ */
+import type { Command } from 'commander';
+import { seededRng } from '../../core/index.js';
+import type { VigilConfig } from '../../platform/config/index.js';
+import { createLogger } from '../../platform/log/index.js';
+import { createServices, startServer } from '../../server/index.js';
+import { cliLogger, configFrom, drainBus } from '../context.js';
+import { demoSeeders } from '../demo-seeders.js';
+import { progressBar } from '../progress.js';
+
+function portOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be a number from 0 to 65535, got ${value}`);
+  return n;
+}
+
+function serverOverrides(opts: { port?: number; host?: string }): Record<string, unknown> {
+  const server: Record<string, unknown> = {};
+  if (opts.port !== undefined) server.port = opts.port;
+  if (opts.host !== undefined) server.host = opts.host;
+  return Object.keys(server).length ? { server } : {};
+}
+
+type FirstAdmin = { username: string; oneTimePassword: string } | null;
+
+async function run(config: Readonly<VigilConfig>, created: FirstAdmin = null): Promise<void> {
+  const logger = createLogger({ level: config.log.level });
+  const server = await startServer(config, logger, { handleSignals: true });
+  const out = process.stdout;
+  out.write(`\nVigil is listening on ${server.url}\n`);
+  out.write(`  data directory: ${config.dataDir}\n  database: ${server.services.database.description}; bus: ${server.services.bus.kind}\n`);
+  const firstAdmin = server.firstAdmin ?? created;
+  if (firstAdmin) {
+    // Shown once on the terminal, never written to a log.
+    out.write('\nFirst start: an administrator was created. Sign in, replace this password and enrol MFA:\n');
+    out.write(`  username: ${firstAdmin.username}\n  one-time password: ${firstAdmin.oneTimePassword}\n\n`);
+  }
+}
+
+export function registerServerCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run the Vigil server (console and API)')
+    .option('-p, --port <port>', 'port to listen on (default 8080)', portOption)
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
+      await run(configFrom(cmd, serverOverrides(opts)));
+    });
+
+  program
+    .command('demo')
+    .description('run the server on a separate data directory seeded with a demo hospital')
+    .option('-p, --port <port>', 'port to listen on (default 8080)', portOption)
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<{ dataDir?: string }>();
+      const config = configFrom(cmd, { ...serverOverrides(opts), ...(globals.dataDir || process.env.VIGIL_DATA_DIR ? {} : { dataDir: './vigil-demo-data' }) });
+      await run(config, await seedDemo(config));
+    });
+}
+
+/**
+ * Seeds the demo hospital once (a data directory that already has people is left as it is).
+ * Returns the first administrator when this call created it.
+ */
+export async function seedDemo(config: Readonly<VigilConfig>): Promise<FirstAdmin> {
+  const services = await createServices(config, cliLogger(config));
+  const sub = await services.activity.attach(services.bus);
+  try {
+    const firstAdmin = await services.identity.users.ensureFirstAdmin();
+    if (!firstAdmin) {
+      process.stdout.write(`Demo data directory ${config.dataDir} is seeded already.\n`);
+      return null;
+    }
+    const rng = seededRng(20_261_201);
+    for (const seeder of demoSeeders) {
+      const bar = progressBar(`Seeding ${seeder.name}`);
+      const summary = await seeder.run({ services, rng, progress: (d, t) => bar.update(d, t) });
+      bar.stop();
+      process.stdout.write(`  ${seeder.name}: ${summary}\n`);
+    }
+    return firstAdmin;
+  } finally {
+    await drainBus(services.bus);
+    await sub.close();
+    await services.close();
+  }
+}

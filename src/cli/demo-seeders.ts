@@ -1,0 +1,23 @@
+/**
+ * @module cli/demo-seeders
+ * The demo hospital, one seeder per capability, in order. A capability that adds demo data
+ * appends its seeder here.
+ */
+import type { DemoSeeder } from '../core/index.js';
+import { identityDemoSeed } from '../identity/index.js';
+import type { Services } from '../server/index.js';
+
+export const demoSeeders: ReadonlyArray<DemoSeeder<Services>> = [
+  {
+    name: 'people',
+    async run({ services, rng, progress }) {
+      const { summary, demoPassword } = await identityDemoSeed(
+        { db: services.database.db, clock: services.clock },
+        services.identity.users,
+        rng,
+        progress,
+      );
+      return `${summary}; demo password for every demo person: ${demoPassword}`;
+    },
+  },
+];

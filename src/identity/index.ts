@@ -1,0 +1,31 @@
+/**
+ * @module identity
+ * Console users, sessions, MFA and API tokens: the public face of the identity domain. The access
+ * gateway and the console authenticate the same people through it.
+ */
+import { Auth } from './auth.js';
+import type { IdentityDeps } from './deps.js';
+import { Sessions } from './sessions.js';
+import { ApiTokens } from './tokens.js';
+import { Users } from './users.js';
+
+export type { Principal, RequestContext, IdentityDeps } from './deps.js';
+export { identityMigrations } from './migrations.js';
+export type { SignInResult } from './auth.js';
+export type { IssuedSession } from './sessions.js';
+export type { SessionState } from './tables.js';
+export type { TokenView } from './tokens.js';
+export { USERNAME_RE, type NewUser, type UserStats, type UserView, toUserView } from './users.js';
+export { DEMO_STAFF, identityDemoSeed } from './demo.js';
+
+export interface Identity {
+  users: Users;
+  sessions: Sessions;
+  auth: Auth;
+  tokens: ApiTokens;
+}
+
+export function createIdentity(deps: IdentityDeps): Identity {
+  const sessions = new Sessions(deps);
+  return { sessions, users: new Users(deps, sessions), auth: new Auth(deps, sessions), tokens: new ApiTokens(deps) };
+}

@@ -1,0 +1,106 @@
+/**
+ * @module platform/db/database
+ * Opens the database: SQLite (better-sqlite3 12, WAL) by default, PostgreSQL (`pg`) when a
+ * postgres URL is given. Domains see a `Kysely` instance and the small `DialectFlags`, never the
+ * driver; dialect differences stay here.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** What differs between engines, as flags (Kysely's habit), so domains need no `if (sqlite)`. */
+export interface DialectFlags {
+  readonly dialect: Dialect;
+  /** SQL type for a JSON document column (text on SQLite, jsonb would change query shapes, so text on both). */
+  readonly jsonType: 'text';
+  /** Does `count(*)` come back as a string (pg bigint)? Use `toCount()` instead of caring. */
+  readonly bigintAsString: boolean;
+}
+
+// biome-ignore lint/complexity/noBannedTypes: an empty table map; each domain narrows it with `withTables`.
+export type AnyDb = Kysely<{}>;
+
+export interface Database {
+  readonly db: AnyDb;
+  readonly flags: DialectFlags;
+  /** A short description for logs (never the URL: it may hold a password). */
+  readonly description: string;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** A postgres:// URL; when absent, SQLite at `sqliteFile`. */
+  url?: string | undefined;
+  /** SQLite file path, or ':memory:'. */
+  sqliteFile?: string;
+  poolSize?: number;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
+  return openSqlite(options.sqliteFile ?? ':memory:');
+}
+
+function openSqlite(file: string): Database {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const native = new SqliteDatabase(file);
+  native.pragma('journal_mode = WAL');
+  native.pragma('synchronous = NORMAL');
+  native.pragma('foreign_keys = ON');
+  native.pragma('busy_timeout = 5000');
+  const db = new Kysely<object>({ dialect: new SqliteDialect({ database: native }) }) as AnyDb;
+  return {
+    db,
+    flags: { dialect: 'sqlite', jsonType: 'text', bigintAsString: false },
+    description: `sqlite:${file}`,
+    async ping() {
+      try {
+        native.prepare('select 1').get();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 10_000 });
+  // An idle client error must not crash the process; the pool replaces the client.
+  pool.on('error', () => {});
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool }) }) as AnyDb;
+  const parsed = new URL(url);
+  const database: Database = {
+    db,
+    flags: { dialect: 'postgres', jsonType: 'text', bigintAsString: true },
+    description: `postgres://${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+  return database;
+}
+
+/** A count from either engine as a number. */
+export function toCount(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string') return Number.parseInt(value, 10) || 0;
+  return 0;
+}

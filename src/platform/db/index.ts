@@ -1,0 +1,10 @@
+export {
+  type AnyDb,
+  type Database,
+  type Dialect,
+  type DialectFlags,
+  type OpenDatabaseOptions,
+  openDatabase,
+  toCount,
+} from './database.js';
+export { listAppliedMigrations, type Migration, type MigrationResult, runMigrations } from './migrate.js';

@@ -1,0 +1,127 @@
+/**
+ * @module platform/keys/file-keyring
+ * The default `KeyRing`: keys in a directory outside the database (0700; each file 0600), created
+ * on first start. A key-encryption key (KEK) per version (`kek-0001.key`, …; the highest is
+ * current) and one root secret (`root.key`) from which purpose-bound keys are derived with HKDF.
+ * A key file that others can read stops start-up, as ssh does: a leaked key directory is a leaked
+ * vault.
+ */
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { VigilError } from '../../core/index.js';
+import type { KeyRing } from './keyring.js';
+
+const KEK_RE = /^kek-(\d{4})\.key$/;
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export class FileKeyRing implements KeyRing {
+  readonly #dir: string;
+  readonly #keks = new Map<string, Buffer>();
+  readonly #derived = new Map<string, Buffer>();
+  #root: Buffer;
+  #current = '';
+
+  private constructor(dir: string) {
+    this.#dir = dir;
+    this.#root = Buffer.alloc(0);
+  }
+
+  /** Opens the key directory, creating it and the first keys when it is empty. */
+  static open(dir: string): FileKeyRing {
+    const ring = new FileKeyRing(dir);
+    ring.#load();
+    return ring;
+  }
+
+  #load(): void {
+    mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    const dirMode = statSync(this.#dir).mode & 0o777;
+    if (dirMode & 0o077) chmodSync(this.#dir, 0o700);
+    const rootFile = path.join(this.#dir, 'root.key');
+    if (!existsSync(rootFile)) writeKeyFile(rootFile, randomBytes(KEY_BYTES));
+    this.#root = readKeyFile(rootFile);
+    for (const name of readdirSync(this.#dir)) {
+      const m = KEK_RE.exec(name);
+      if (m) this.#keks.set(m[1]!, readKeyFile(path.join(this.#dir, name)));
+    }
+    if (this.#keks.size === 0) this.rotate();
+    else this.#current = [...this.#keks.keys()].sort().at(-1)!;
+  }
+
+  currentKekId(): string {
+    return this.#current;
+  }
+
+  kekIds(): string[] {
+    return [...this.#keks.keys()].sort();
+  }
+
+  rotate(): string {
+    const next = String(this.#keks.size === 0 ? 1 : Number(this.kekIds().at(-1)) + 1).padStart(4, '0');
+    const key = randomBytes(KEY_BYTES);
+    writeKeyFile(path.join(this.#dir, `kek-${next}.key`), key);
+    this.#keks.set(next, key);
+    this.#current = next;
+    return next;
+  }
+
+  seal(plaintext: Buffer, aad: string): string {
+    const kek = this.#keks.get(this.#current)!;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', kek, iv);
+    cipher.setAAD(Buffer.from(aad, 'utf8'));
+    const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return `v1.${this.#current}.${Buffer.concat([iv, ct, cipher.getAuthTag()]).toString('base64url')}`;
+  }
+
+  open(sealed: string, aad: string): Buffer {
+    const parts = sealed.split('.');
+    if (parts.length !== 3 || parts[0] !== 'v1') throw new VigilError('INTERNAL', 'Sealed value has an unknown format');
+    const kek = this.#keks.get(parts[1]!);
+    if (!kek) throw new VigilError('INTERNAL', `Key ${parts[1]} is missing from the key directory`);
+    const raw = Buffer.from(parts[2]!, 'base64url');
+    if (raw.length < IV_BYTES + TAG_BYTES) throw new VigilError('INTERNAL', 'Sealed value is truncated');
+    const decipher = createDecipheriv('aes-256-gcm', kek, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    try {
+      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+    } catch {
+      throw new VigilError('INTERNAL', 'Sealed value failed authentication (tampered, swapped or wrong key)');
+    }
+  }
+
+  kekIdOf(sealed: string): string | undefined {
+    const parts = sealed.split('.');
+    return parts.length === 3 ? parts[1] : undefined;
+  }
+
+  deriveKey(purpose: string): Buffer {
+    let key = this.#derived.get(purpose);
+    if (!key) {
+      key = Buffer.from(hkdfSync('sha256', this.#root, Buffer.alloc(0), `vigil:${purpose}`, KEY_BYTES));
+      this.#derived.set(purpose, key);
+    }
+    return key;
+  }
+}
+
+function writeKeyFile(file: string, key: Buffer): void {
+  writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+}
+
+function readKeyFile(file: string): Buffer {
+  const mode = statSync(file).mode & 0o777;
+  if (mode & 0o077) {
+    throw new VigilError(
+      'CONFIG_INVALID',
+      `Key file ${file} is readable by others (mode ${mode.toString(8)}). Run: chmod 600 ${file}`,
+    );
+  }
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  if (key.length !== KEY_BYTES) throw new VigilError('CONFIG_INVALID', `Key file ${file} is damaged (expected 32 bytes)`);
+  return key;
+}

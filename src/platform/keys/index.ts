@@ -1,0 +1,2 @@
+export { FileKeyRing } from './file-keyring.js';
+export type { KeyRing } from './keyring.js';

@@ -1,0 +1,88 @@
+/**
+ * @module server/app
+ * Builds the Fastify application from the services: plugins in a fixed order (errors, security
+ * headers, cookies, rate limits, OpenAPI, authentication), then one route plugin per domain, then
+ * the console. `server/` only parses, authorizes, calls the domain and maps the result.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fastifyCookie from '@fastify/cookie';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { registerConsole } from './console.js';
+import { registerAuthentication, sessionCookieFor } from './plugins/authenticate.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { overviewRoutes } from './routes/overview.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { userRoutes } from './routes/users.js';
+import type { Services } from './services.js';
+
+export interface AppOptions {
+  /** Reports whether a graceful shutdown has begun (readiness turns 503). */
+  isClosing?: () => boolean;
+  /** Folder of the built console (default: dist/web of this package). */
+  consoleDir?: string;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const tls = Boolean(config.server.tlsCertFile && config.server.tlsKeyFile);
+  const app = Fastify({
+    loggerInstance: services.logger,
+    genReqId: () => randomUUID(),
+    trustProxy: config.server.trustProxy.length ? [...config.server.trustProxy] : false,
+    bodyLimit: config.server.bodyLimit,
+    ...(tls
+      ? { https: { cert: readFileSync(config.server.tlsCertFile!), key: readFileSync(config.server.tlsKeyFile!) } }
+      : {}),
+    routerOptions: { maxParamLength: 200 },
+  }) as unknown as FastifyInstance;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  registerSecurityHeaders(app, tls);
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Vigil API', version: VERSION, description: 'Security operations for hospitals.' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieFor(tls).name },
+          token: { type: 'http', scheme: 'bearer', description: 'An API token: vgl_<id>.<secret>' },
+        },
+      },
+      security: [{ session: [] }, { token: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const cookie = sessionCookieFor(tls);
+  registerAuthentication(app, services.identity, cookie);
+
+  const isClosing = options.isClosing ?? (() => false);
+  await app.register(healthRoutes, { services, isClosing });
+  await app.register(authRoutes, {
+    identity: services.identity,
+    cookie,
+    rateLimitPerMinute: config.auth.rateLimitPerMinute,
+    sessionAbsoluteHours: config.auth.sessionAbsoluteHours,
+  });
+  await app.register(userRoutes, { identity: services.identity });
+  await app.register(tokenRoutes, { identity: services.identity });
+  await app.register(overviewRoutes, { services });
+
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  await registerConsole(app, options.consoleDir);
+  return app;
+}

@@ -27,6 +27,8 @@ export interface AppOptions {
   isClosing?: () => boolean;
   /** Folder of the built console (default: dist/web of this package). */
   consoleDir?: string;
+  /** Told about every route as it is registered (the deny-by-default test lists them all). */
+  onRoute?: (route: { method: string | string[]; url: string; access: unknown }) => void;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -45,6 +47,10 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     routerOptions: { maxParamLength: 200 },
   }) as unknown as FastifyInstance;
 
+  const onRoute = options.onRoute;
+  if (onRoute) app.addHook('onRoute', (r) => onRoute({ method: r.method, url: r.url, access: r.config?.access }));
+  // The API speaks JSON only; anything else is refused with 415 before a handler sees it.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);

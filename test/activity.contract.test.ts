@@ -4,8 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ActivityLog, activityMigrations } from '../src/activity/index.js';
-import { MemoryBus } from '../src/platform/bus/index.js';
 import { ManualClock, makeEvent } from '../src/core/index.js';
+import { MemoryBus } from '../src/platform/bus/index.js';
 import { runMigrations } from '../src/platform/db/index.js';
 import { silentLogger } from '../src/platform/log/index.js';
 import { testDatabases } from './support/databases.js';
@@ -23,7 +23,16 @@ for (const engine of testDatabases()) {
         const old = makeEvent({ kind: 'auth.login.failed', source: 't' }, new Date('2026-05-01T00:00:00Z'));
         const batch = [
           old,
-          ...Array.from({ length: 1500 }, (_, i) => makeEvent({ kind: i % 3 ? 'auth.login.failed' : 'auth.login.succeeded', source: 't', user: { name: `u${i}` } }, new Date('2026-06-02T11:00:00Z'))),
+          ...Array.from({ length: 1500 }, (_, i) =>
+            makeEvent(
+              {
+                kind: i % 3 ? 'auth.login.failed' : 'auth.login.succeeded',
+                source: 't',
+                user: { name: `u${i}` },
+              },
+              new Date('2026-06-02T11:00:00Z'),
+            ),
+          ),
         ];
         await log.record(batch);
         await log.record(batch.slice(0, 700)); // redelivery
@@ -52,7 +61,8 @@ for (const engine of testDatabases()) {
         const sub = await log.attach(bus);
         const events = Array.from({ length: 300 }, () => makeEvent({ kind: 'user.created', source: 't' }));
         await bus.publish(events);
-        for (let i = 0; i < 200 && (await log.recent(500)).length < 300; i++) await new Promise((r) => setTimeout(r, 20));
+        for (let i = 0; i < 200 && (await log.recent(500)).length < 300; i++)
+          await new Promise((r) => setTimeout(r, 20));
         expect((await log.recent(500)).length).toBe(300);
         await sub.close();
       } finally {

@@ -38,7 +38,12 @@ for (const engine of testDatabases()) {
       const { oneTimePassword } = await f.identity.users.create({ username, displayName: username, role });
       const first = await f.identity.auth.login(username, oneTimePassword, ctx);
       expect(first.state).toBe('password');
-      const changed = await f.identity.auth.changePassword(await principalOf(first.token), oneTimePassword, STRONG, ctx);
+      const changed = await f.identity.auth.changePassword(
+        await principalOf(first.token),
+        oneTimePassword,
+        STRONG,
+        ctx,
+      );
       if (role === 'clinician') {
         expect(changed.state).toBe('ok');
         return { token: changed.token, secret: undefined };
@@ -56,13 +61,28 @@ for (const engine of testDatabases()) {
     }
 
     it('creates users with a one-time password and refuses duplicates and bad names', async () => {
-      const { user, oneTimePassword } = await f.identity.users.create({ username: 'Alice.M', displayName: 'Alice M', role: 'clinician' });
+      const { user, oneTimePassword } = await f.identity.users.create({
+        username: 'Alice.M',
+        displayName: 'Alice M',
+        role: 'clinician',
+      });
       expect(user.username).toBe('alice.m');
       expect(user.mustChangePassword).toBe(true);
       expect(oneTimePassword).toHaveLength(20);
-      await expect(f.identity.users.create({ username: 'alice.m', displayName: 'x', role: 'staff' })).rejects.toMatchObject({ code: 'CONFLICT' });
-      for (const bad of ["x' OR 1=1 --", 'a', '', 'ümlaut', 'a'.repeat(65), 'robert"); drop table users;--']) {
-        await expect(f.identity.users.create({ username: bad, displayName: 'x', role: 'staff' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      await expect(
+        f.identity.users.create({ username: 'alice.m', displayName: 'x', role: 'staff' }),
+      ).rejects.toMatchObject({ code: 'CONFLICT' });
+      for (const bad of [
+        "x' OR 1=1 --",
+        'a',
+        '',
+        'ümlaut',
+        'a'.repeat(65),
+        'robert"); drop table users;--',
+      ]) {
+        await expect(
+          f.identity.users.create({ username: bad, displayName: 'x', role: 'staff' }),
+        ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
       }
       expect(await f.identity.users.count()).toBe(1);
       const stats = await f.identity.users.stats();
@@ -74,7 +94,8 @@ for (const engine of testDatabases()) {
       const unknown = await f.identity.auth.login('nobody', 'x', ctx).catch((e: unknown) => e);
       const wrong = await f.identity.auth.login('bob', 'x', ctx).catch((e: unknown) => e);
       const injection = await f.identity.auth.login("bob' --", 'x', ctx).catch((e: unknown) => e);
-      for (const e of [unknown, wrong, injection]) expect(e).toMatchObject({ code: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
+      for (const e of [unknown, wrong, injection])
+        expect(e).toMatchObject({ code: 'INVALID_CREDENTIALS', message: 'Invalid username or password' });
       await f.settle();
       expect(f.events.filter((e) => e.kind === 'auth.login.failed')).toHaveLength(3);
     });
@@ -90,18 +111,33 @@ for (const engine of testDatabases()) {
         .execute();
       expect(row.map((r) => r.id)).not.toContain(token);
       await f.settle();
-      expect(f.events.map((e) => e.kind)).toEqual(expect.arrayContaining(['user.created', 'auth.password.changed', 'auth.login.succeeded']));
+      expect(f.events.map((e) => e.kind)).toEqual(
+        expect.arrayContaining(['user.created', 'auth.password.changed', 'auth.login.succeeded']),
+      );
       expect(JSON.stringify(f.events)).not.toContain(STRONG);
     });
 
     it('rejects weak new passwords with a message naming the rule', async () => {
-      const { oneTimePassword } = await f.identity.users.create({ username: 'dave', displayName: 'Dave', role: 'staff' });
+      const { oneTimePassword } = await f.identity.users.create({
+        username: 'dave',
+        displayName: 'Dave',
+        role: 'staff',
+      });
       const s = await f.identity.auth.login('dave', oneTimePassword, ctx);
       const p = await principalOf(s.token);
-      await expect(f.identity.auth.changePassword(p, oneTimePassword, 'short', ctx)).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('at least 12') });
-      await expect(f.identity.auth.changePassword(p, oneTimePassword, 'dave-is-my-password', ctx)).rejects.toMatchObject({ message: expect.stringContaining('username') });
-      await expect(f.identity.auth.changePassword(p, oneTimePassword, 'aaaaaaaaaaaaaaaa', ctx)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
-      await expect(f.identity.auth.changePassword(p, 'wrong-current', STRONG, ctx)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+      await expect(f.identity.auth.changePassword(p, oneTimePassword, 'short', ctx)).rejects.toMatchObject({
+        code: 'BAD_REQUEST',
+        message: expect.stringContaining('at least 12'),
+      });
+      await expect(
+        f.identity.auth.changePassword(p, oneTimePassword, 'dave-is-my-password', ctx),
+      ).rejects.toMatchObject({ message: expect.stringContaining('username') });
+      await expect(
+        f.identity.auth.changePassword(p, oneTimePassword, 'aaaaaaaaaaaaaaaa', ctx),
+      ).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+      await expect(f.identity.auth.changePassword(p, 'wrong-current', STRONG, ctx)).rejects.toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+      });
     });
 
     it('forces MFA enrolment for an admin, then asks for TOTP at every sign-in and refuses a replayed code', async () => {
@@ -111,7 +147,9 @@ for (const engine of testDatabases()) {
       const p = await principalOf(s.token);
       // The code used at enrolment (same time step) cannot be replayed.
       const sameStep = generateSync({ secret: secret!, epoch: Math.floor(f.clock.now().getTime() / 1000) });
-      await expect(f.identity.auth.verifyMfa(p, s.token, sameStep, ctx)).rejects.toMatchObject({ code: 'MFA_INVALID' });
+      await expect(f.identity.auth.verifyMfa(p, s.token, sameStep, ctx)).rejects.toMatchObject({
+        code: 'MFA_INVALID',
+      });
       f.clock.advance(30_000);
       const fresh = generateSync({ secret: secret!, epoch: Math.floor(f.clock.now().getTime() / 1000) });
       const ok = await f.identity.auth.verifyMfa(p, s.token, fresh, ctx);
@@ -124,30 +162,50 @@ for (const engine of testDatabases()) {
     it('accepts each recovery code once', async () => {
       const { recoveryCodes } = await signInFully('fay', 'admin');
       const s1 = await f.identity.auth.login('fay', STRONG, ctx);
-      const ok = await f.identity.auth.verifyMfa(await principalOf(s1.token), s1.token, recoveryCodes![0]!.toUpperCase(), ctx);
+      const ok = await f.identity.auth.verifyMfa(
+        await principalOf(s1.token),
+        s1.token,
+        recoveryCodes![0]!.toUpperCase(),
+        ctx,
+      );
       expect(ok.state).toBe('ok');
       const s2 = await f.identity.auth.login('fay', STRONG, ctx);
-      await expect(f.identity.auth.verifyMfa(await principalOf(s2.token), s2.token, recoveryCodes![0]!, ctx)).rejects.toMatchObject({ code: 'MFA_INVALID' });
+      await expect(
+        f.identity.auth.verifyMfa(await principalOf(s2.token), s2.token, recoveryCodes![0]!, ctx),
+      ).rejects.toMatchObject({ code: 'MFA_INVALID' });
       await f.settle();
-      expect(f.events.find((e) => e.kind === 'auth.mfa.verified')?.data).toMatchObject({ method: 'recovery' });
+      expect(f.events.find((e) => e.kind === 'auth.mfa.verified')?.data).toMatchObject({
+        method: 'recovery',
+      });
     });
 
     it('backs off after repeated failures and locks the account, publishing a lockout', async () => {
       await signInFully('gus', 'clinician');
       for (let i = 1; i <= 3; i++) {
-        await expect(f.identity.auth.login('gus', 'wrong', ctx)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+        await expect(f.identity.auth.login('gus', 'wrong', ctx)).rejects.toMatchObject({
+          code: 'INVALID_CREDENTIALS',
+        });
       }
       // Back-off: the next attempt within the wait is refused without checking the password.
-      await expect(f.identity.auth.login('gus', STRONG, ctx)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 1 } });
+      await expect(f.identity.auth.login('gus', STRONG, ctx)).rejects.toMatchObject({
+        code: 'RATE_LIMITED',
+        details: { retryAfterSeconds: 1 },
+      });
       for (let i = 4; i <= 5; i++) {
         f.clock.advance(60_000);
-        await expect(f.identity.auth.login('gus', 'wrong', ctx)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+        await expect(f.identity.auth.login('gus', 'wrong', ctx)).rejects.toMatchObject({
+          code: 'INVALID_CREDENTIALS',
+        });
       }
       f.clock.advance(60_000);
-      await expect(f.identity.auth.login('gus', 'wrong', ctx)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+      await expect(f.identity.auth.login('gus', 'wrong', ctx)).rejects.toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+      });
       // Locked now, even with the right password.
       f.clock.advance(60_000);
-      await expect(f.identity.auth.login('gus', STRONG, ctx)).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+      await expect(f.identity.auth.login('gus', STRONG, ctx)).rejects.toMatchObject({
+        code: 'ACCOUNT_LOCKED',
+      });
       await f.settle();
       expect(f.events.filter((e) => e.kind === 'auth.lockout')).toHaveLength(1);
       f.clock.advance(15 * 60_000);
@@ -178,7 +236,9 @@ for (const engine of testDatabases()) {
       s = await f.identity.auth.login('hal', STRONG, ctx);
       await f.identity.users.setStatus('hal', 'disabled');
       expect(await f.identity.sessions.authenticate(s.token)).toBeNull();
-      await expect(f.identity.auth.login('hal', STRONG, ctx)).rejects.toMatchObject({ code: 'ACCOUNT_DISABLED' });
+      await expect(f.identity.auth.login('hal', STRONG, ctx)).rejects.toMatchObject({
+        code: 'ACCOUNT_DISABLED',
+      });
       await f.identity.users.setStatus('hal', 'active');
       expect((await f.identity.auth.login('hal', STRONG, ctx)).state).toBe('ok');
     });

@@ -20,7 +20,9 @@ for (const engine of testDatabases()) {
         const second = await runMigrations(db, ALL_MIGRATIONS);
         expect(second.applied).toEqual([]);
         expect(second.alreadyApplied).toBe(ALL_MIGRATIONS.length);
-        expect((await listAppliedMigrations(db)).map((m) => m.id).sort()).toEqual(ALL_MIGRATIONS.map((m) => m.id).sort());
+        expect((await listAppliedMigrations(db)).map((m) => m.id).sort()).toEqual(
+          ALL_MIGRATIONS.map((m) => m.id).sort(),
+        );
       } finally {
         await db.close();
       }
@@ -33,10 +35,16 @@ for (const engine of testDatabases()) {
         const broken: Migration = {
           id: 'test-0001-two-tables',
           async up(trx) {
-            await trx.schema.createTable('half_a').addColumn('id', 'text', (c) => c.primaryKey()).execute();
+            await trx.schema
+              .createTable('half_a')
+              .addColumn('id', 'text', (c) => c.primaryKey())
+              .execute();
             await sql`insert into half_a (id) values ('x')`.execute(trx);
             if (fail) throw new Error('power cut');
-            await trx.schema.createTable('half_b').addColumn('id', 'text', (c) => c.primaryKey()).execute();
+            await trx.schema
+              .createTable('half_b')
+              .addColumn('id', 'text', (c) => c.primaryKey())
+              .execute();
           },
         };
         await expect(runMigrations(db, [...ALL_MIGRATIONS, broken])).rejects.toThrow('power cut');
@@ -46,7 +54,9 @@ for (const engine of testDatabases()) {
         expect(applied).toContain(ALL_MIGRATIONS[0]!.id);
         await expect(sql`select * from half_a`.execute(db.db)).rejects.toThrow();
         // The database is usable.
-        await sql`insert into events (id, time, kind, source, body) values ('e1', '2026-01-01T00:00:00Z', 'a.b', 't', '{}')`.execute(db.db);
+        await sql`insert into events (id, time, kind, source, body) values ('e1', '2026-01-01T00:00:00Z', 'a.b', 't', '{}')`.execute(
+          db.db,
+        );
         fail = false;
         const retry = await runMigrations(db, [...ALL_MIGRATIONS, broken]);
         expect(retry.applied).toEqual(['test-0001-two-tables']);

@@ -3,7 +3,7 @@
  * public list refuses an anonymous caller, a half-signed-in session, and a role it does not allow.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, as, type ServerFixture, serverFixture, signIn } from './support/server-fixture.js';
+import { as, type Browser, type ServerFixture, serverFixture, signIn } from './support/server-fixture.js';
 
 /** The only routes reachable without signing in. Adding one here is a security decision. */
 const PUBLIC_ROUTES = [
@@ -43,7 +43,11 @@ describe('deny by default', () => {
     const checked: string[] = [];
     for (const r of routes()) {
       if (r.access === 'public') continue;
-      const res = await f.app.inject({ method: r.method as 'GET', url: concrete(r.url), payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : '{not json' });
+      const res = await f.app.inject({
+        method: r.method as 'GET',
+        url: concrete(r.url),
+        payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : '{not json',
+      });
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(401);
       expect(res.json().error.code).toBe('UNAUTHENTICATED');
       checked.push(`${r.method} ${r.url}`);
@@ -57,35 +61,73 @@ describe('deny by default', () => {
 
   it('a bad bearer token is refused, never treated as anonymous-but-public', async () => {
     for (const r of routes().filter((x) => x.access !== 'public')) {
-      const res = await f.app.inject({ method: r.method as 'GET', url: concrete(r.url), headers: { authorization: 'Bearer vgl_nope' } });
+      const res = await f.app.inject({
+        method: r.method as 'GET',
+        url: concrete(r.url),
+        headers: { authorization: 'Bearer vgl_nope' },
+      });
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(401);
     }
   });
 
   it('admin routes refuse a staff session with 403', async () => {
-    const adminRoutes = routes().filter((r) => typeof r.access === 'object' && r.access !== null && JSON.stringify((r.access as { roles: unknown }).roles) === '["admin"]');
+    const adminRoutes = routes().filter(
+      (r) =>
+        typeof r.access === 'object' &&
+        r.access !== null &&
+        JSON.stringify((r.access as { roles: unknown }).roles) === '["admin"]',
+    );
     expect(adminRoutes.length).toBeGreaterThanOrEqual(6);
     for (const r of adminRoutes) {
-      const res = await f.app.inject({ method: r.method as 'GET', url: concrete(r.url), ...as(staff), payload: r.method === 'POST' ? {} : undefined });
+      const res = await f.app.inject({
+        method: r.method as 'GET',
+        url: concrete(r.url),
+        ...as(staff),
+        payload: r.method === 'POST' ? {} : undefined,
+      });
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(403);
       expect(res.json().error.code).toBe('FORBIDDEN');
     }
   });
 
   it('a session that has not finished signing in reaches only the sign-in steps', async () => {
-    const { oneTimePassword } = await f.services.identity.users.create({ username: 'half.way', displayName: 'x', role: 'admin' });
-    const login = await f.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'half.way', password: oneTimePassword } });
+    const { oneTimePassword } = await f.services.identity.users.create({
+      username: 'half.way',
+      displayName: 'x',
+      role: 'admin',
+    });
+    const login = await f.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: 'half.way', password: oneTimePassword },
+    });
     const cookie = login.cookies.find((c) => c.name === 'vigil_session')!.value;
-    const res = await f.app.inject({ method: 'GET', url: '/api/overview', cookies: { vigil_session: cookie } });
+    const res = await f.app.inject({
+      method: 'GET',
+      url: '/api/overview',
+      cookies: { vigil_session: cookie },
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('PASSWORD_CHANGE_REQUIRED');
-    const users = await f.app.inject({ method: 'GET', url: '/api/users', cookies: { vigil_session: cookie } });
+    const users = await f.app.inject({
+      method: 'GET',
+      url: '/api/users',
+      cookies: { vigil_session: cookie },
+    });
     expect(users.statusCode).toBe(403);
   });
 
   it('an admin who has not enrolled MFA is held at enrolment', async () => {
-    const { oneTimePassword } = await f.services.identity.users.create({ username: 'new.admin', displayName: 'x', role: 'admin' });
-    let res = await f.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'new.admin', password: oneTimePassword } });
+    const { oneTimePassword } = await f.services.identity.users.create({
+      username: 'new.admin',
+      displayName: 'x',
+      role: 'admin',
+    });
+    let res = await f.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: 'new.admin', password: oneTimePassword },
+    });
     let cookie = res.cookies.find((c) => c.name === 'vigil_session')!.value;
     res = await f.app.inject({
       method: 'POST',
@@ -107,7 +149,23 @@ describe('deny by default', () => {
     expect((await f.app.inject({ method: 'GET', url: '/api/users', headers })).statusCode).toBe(200);
     expect((await f.app.inject({ method: 'GET', url: '/api/tokens', headers })).statusCode).toBe(403);
     const analyst = await f.services.identity.tokens.create('siem', 'analyst');
-    expect((await f.app.inject({ method: 'GET', url: '/api/users', headers: { authorization: `Bearer ${analyst.secret}` } })).statusCode).toBe(403);
-    expect((await f.app.inject({ method: 'GET', url: '/api/overview', headers: { authorization: `Bearer ${analyst.secret}` } })).statusCode).toBe(200);
+    expect(
+      (
+        await f.app.inject({
+          method: 'GET',
+          url: '/api/users',
+          headers: { authorization: `Bearer ${analyst.secret}` },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await f.app.inject({
+          method: 'GET',
+          url: '/api/overview',
+          headers: { authorization: `Bearer ${analyst.secret}` },
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 });

@@ -87,7 +87,12 @@ export class ActivityLog {
   }
 
   async recent(limit: number, kindPrefix?: string): Promise<VigilEvent[]> {
-    let q = this.#db.selectFrom('events').select('body').orderBy('time', 'desc').orderBy('id', 'desc').limit(Math.min(Math.max(limit, 1), 500));
+    let q = this.#db
+      .selectFrom('events')
+      .select('body')
+      .orderBy('time', 'desc')
+      .orderBy('id', 'desc')
+      .limit(Math.min(Math.max(limit, 1), 500));
     if (kindPrefix) q = q.where('kind', 'like', `${kindPrefix.replace(/[%_\\]/g, '')}%`);
     const rows = await q.execute();
     return rows.map((r) => JSON.parse(r.body) as VigilEvent);
@@ -101,6 +106,10 @@ export class ActivityLog {
 
   /** Subscribes the log to every event on the bus, as the `activity` group. */
   attach(bus: Bus): Promise<Subscription> {
-    return bus.subscribe({ group: 'activity', subjects: ['vigil.>'], handler: (events) => this.record(events) });
+    return bus.subscribe({
+      group: 'activity',
+      subjects: ['vigil.>'],
+      handler: (events) => this.record(events),
+    });
   }
 }

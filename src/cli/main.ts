@@ -13,7 +13,10 @@ export function buildProgram(): Command {
   const program = new Command('vigil')
     .description('Vigil: security operations for hospitals')
     .option('-d, --data-dir <dir>', 'data directory (default ./vigil-data; env VIGIL_DATA_DIR)')
-    .option('-c, --config <file>', 'configuration file, JSON or YAML (default vigil.config.json|yaml in the working directory)')
+    .option(
+      '-c, --config <file>',
+      'configuration file, JSON or YAML (default vigil.config.json|yaml in the working directory)',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerServerCommands(program);
@@ -33,7 +36,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
-      process.stderr.write('vigil: the port is in use. Stop the other program or choose another with --port.\n');
+      process.stderr.write(
+        'vigil: the port is in use. Stop the other program or choose another with --port.\n',
+      );
       return 2;
     }
     if (e.code === 'EACCES' || e.code === 'EPERM') {

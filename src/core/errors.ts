@@ -7,7 +7,10 @@
 
 /** Every error code, its HTTP status and what it means. The README's error table is generated from this. */
 export const ERROR_CODES = {
-  BAD_REQUEST: { status: 400, meaning: 'The request is malformed or a field is invalid; the message names it.' },
+  BAD_REQUEST: {
+    status: 400,
+    meaning: 'The request is malformed or a field is invalid; the message names it.',
+  },
   INVALID_JSON: { status: 400, meaning: 'The body is not valid JSON.' },
   UNAUTHENTICATED: { status: 401, meaning: 'No valid session or API token was presented.' },
   INVALID_CREDENTIALS: { status: 401, meaning: 'Username or password is wrong (the same answer for both).' },
@@ -25,7 +28,10 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, meaning: 'Too many requests; retry after the time given.' },
   CONFIG_INVALID: { status: 500, meaning: 'Start-up stopped: a configuration key is unknown or invalid.' },
   UNAVAILABLE: { status: 503, meaning: 'A dependency (database, bus) is not ready.' },
-  INTERNAL: { status: 500, meaning: 'An unexpected error; details are in the server log, never in the answer.' },
+  INTERNAL: {
+    status: 500,
+    meaning: 'An unexpected error; details are in the server log, never in the answer.',
+  },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,7 +10,14 @@ import { publish, tables } from './deps.js';
 import { checkPasswordPolicy, dummyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 import type { IssuedSession, Sessions } from './sessions.js';
 import type { SessionState, UserRow } from './tables.js';
-import { checkTotp, newRecoveryCodes, newTotpSecret, normaliseRecoveryCode, sha256, totpEnrolment } from './totp.js';
+import {
+  checkTotp,
+  newRecoveryCodes,
+  newTotpSecret,
+  normaliseRecoveryCode,
+  sha256,
+  totpEnrolment,
+} from './totp.js';
 
 const MAX_BACKOFF_S = 15 * 60;
 
@@ -29,8 +36,12 @@ export class Auth {
   }
 
   private async user(id: string): Promise<UserRow> {
-    const user = await tables(this.deps.db).selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!user || user.status !== 'active') throw new VigilError('UNAUTHENTICATED', 'Sign in again');
+    const user = await tables(this.deps.db)
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (user?.status !== 'active') throw new VigilError('UNAUTHENTICATED', 'Sign in again');
     return user;
   }
 
@@ -62,23 +73,45 @@ export class Auth {
     const who = { id: user.id, name: user.username, role: user.role };
     if (user.locked_until && Date.parse(user.locked_until) > now.getTime()) {
       const retryAfterSeconds = Math.ceil((Date.parse(user.locked_until) - now.getTime()) / 1000);
-      await publish(this.deps, { kind: 'auth.login.failed', source: 'identity', severity: 'medium', user: who, net, data: { reason: 'locked' } });
-      throw new VigilError('ACCOUNT_LOCKED', `Too many failed sign-ins. Try again in ${Math.ceil(retryAfterSeconds / 60)} minutes or ask an administrator.`, {
-        details: { retryAfterSeconds },
+      await publish(this.deps, {
+        kind: 'auth.login.failed',
+        source: 'identity',
+        severity: 'medium',
+        user: who,
+        net,
+        data: { reason: 'locked' },
       });
+      throw new VigilError(
+        'ACCOUNT_LOCKED',
+        `Too many failed sign-ins. Try again in ${Math.ceil(retryAfterSeconds / 60)} minutes or ask an administrator.`,
+        {
+          details: { retryAfterSeconds },
+        },
+      );
     }
     if (user.next_attempt_at && Date.parse(user.next_attempt_at) > now.getTime()) {
       const retryAfterSeconds = Math.ceil((Date.parse(user.next_attempt_at) - now.getTime()) / 1000);
-      throw new VigilError('RATE_LIMITED', `Too many failed sign-ins. Wait ${retryAfterSeconds} seconds before trying again.`, {
-        details: { retryAfterSeconds },
-      });
+      throw new VigilError(
+        'RATE_LIMITED',
+        `Too many failed sign-ins. Wait ${retryAfterSeconds} seconds before trying again.`,
+        {
+          details: { retryAfterSeconds },
+        },
+      );
     }
     if (!(await verifyPassword(user.password_hash, password))) {
       await this.recordFailure(user, 'password', ctx);
       throw new VigilError('INVALID_CREDENTIALS', 'Invalid username or password');
     }
     if (user.status !== 'active') {
-      await publish(this.deps, { kind: 'auth.login.failed', source: 'identity', severity: 'medium', user: who, net, data: { reason: 'disabled' } });
+      await publish(this.deps, {
+        kind: 'auth.login.failed',
+        source: 'identity',
+        severity: 'medium',
+        user: who,
+        net,
+        data: { reason: 'disabled' },
+      });
       throw new VigilError('ACCOUNT_DISABLED', 'This account is disabled. Ask an administrator.');
     }
     await db
@@ -107,13 +140,32 @@ export class Auth {
       const lockedUntil = new Date(now.getTime() + lockoutMinutes * 60_000).toISOString();
       await db
         .updateTable('users')
-        .set({ failed_count: 0, next_attempt_at: null, locked_until: lockedUntil, updated_at: now.toISOString() })
+        .set({
+          failed_count: 0,
+          next_attempt_at: null,
+          locked_until: lockedUntil,
+          updated_at: now.toISOString(),
+        })
         .where('id', '=', user.id)
         .execute();
       await publish(
         this.deps,
-        { kind: `auth.${factor === 'mfa' ? 'mfa' : 'login'}.failed`, source: 'identity', severity: 'medium', user: who, net, data: { reason: factor, failedCount: failed } },
-        { kind: 'auth.lockout', source: 'identity', severity: 'high', user: who, net, data: { failedCount: failed, lockedUntil } },
+        {
+          kind: `auth.${factor === 'mfa' ? 'mfa' : 'login'}.failed`,
+          source: 'identity',
+          severity: 'medium',
+          user: who,
+          net,
+          data: { reason: factor, failedCount: failed },
+        },
+        {
+          kind: 'auth.lockout',
+          source: 'identity',
+          severity: 'high',
+          user: who,
+          net,
+          data: { failedCount: failed, lockedUntil },
+        },
       );
       return;
     }
@@ -139,7 +191,11 @@ export class Auth {
 
   private async succeeded(user: UserRow, ctx: RequestContext, mfa: boolean): Promise<void> {
     const now = this.now().toISOString();
-    await tables(this.deps.db).updateTable('users').set({ last_login_at: now, updated_at: now }).where('id', '=', user.id).execute();
+    await tables(this.deps.db)
+      .updateTable('users')
+      .set({ last_login_at: now, updated_at: now })
+      .where('id', '=', user.id)
+      .execute();
     await publish(this.deps, {
       kind: 'auth.login.succeeded',
       source: 'identity',
@@ -156,19 +212,30 @@ export class Auth {
     newPassword: string,
     ctx: RequestContext,
   ): Promise<SignInResult> {
-    if (principal.kind !== 'session') throw new VigilError('FORBIDDEN', 'Only a signed-in person can change a password');
-    if (principal.state !== 'password' && principal.state !== 'ok') throw new VigilError('MFA_REQUIRED', 'Finish signing in first');
+    if (principal.kind !== 'session')
+      throw new VigilError('FORBIDDEN', 'Only a signed-in person can change a password');
+    if (principal.state !== 'password' && principal.state !== 'ok')
+      throw new VigilError('MFA_REQUIRED', 'Finish signing in first');
     const user = await this.user(principal.id);
     if (!(await verifyPassword(user.password_hash, currentPassword))) {
       await this.recordFailure(user, 'password', ctx);
-      throw new VigilError('INVALID_CREDENTIALS', 'The current password is wrong', { details: { field: 'currentPassword' } });
+      throw new VigilError('INVALID_CREDENTIALS', 'The current password is wrong', {
+        details: { field: 'currentPassword' },
+      });
     }
     checkPasswordPolicy(newPassword, this.deps.auth.passwordMinLength, user.username);
     if (newPassword === currentPassword) {
-      throw new VigilError('BAD_REQUEST', 'The new password must differ from the current one', { details: { field: 'newPassword' } });
+      throw new VigilError('BAD_REQUEST', 'The new password must differ from the current one', {
+        details: { field: 'newPassword' },
+      });
     }
     const now = this.now().toISOString();
-    const updated = { ...user, password_hash: await hashPassword(newPassword), must_change_password: 0, updated_at: now };
+    const updated = {
+      ...user,
+      password_hash: await hashPassword(newPassword),
+      must_change_password: 0,
+      updated_at: now,
+    };
     await tables(this.deps.db)
       .updateTable('users')
       .set({ password_hash: updated.password_hash, must_change_password: 0, updated_at: now })
@@ -178,7 +245,12 @@ export class Auth {
     await this.sessions.revokeAllFor(user.id);
     const state = principal.state === 'ok' ? 'ok' : this.nextState(updated);
     const session = await this.sessions.issue(updated, state, ctx);
-    await publish(this.deps, { kind: 'auth.password.changed', source: 'identity', user: { id: user.id, name: user.username, role: user.role }, net: { srcIp: ctx.ip } });
+    await publish(this.deps, {
+      kind: 'auth.password.changed',
+      source: 'identity',
+      user: { id: user.id, name: user.username, role: user.role },
+      net: { srcIp: ctx.ip },
+    });
     if (state === 'ok' && principal.state !== 'ok') await this.succeeded(updated, ctx, false);
     return { ...session, user: updated };
   }
@@ -189,7 +261,8 @@ export class Auth {
       throw new VigilError('FORBIDDEN', 'MFA enrolment is not available in this sign-in state');
     }
     const user = await this.user(principal.id);
-    if (user.mfa_enrolled_at) throw new VigilError('CONFLICT', 'MFA is already enrolled; an administrator can reset it');
+    if (user.mfa_enrolled_at)
+      throw new VigilError('CONFLICT', 'MFA is already enrolled; an administrator can reset it');
     const secret = newTotpSecret();
     await tables(this.deps.db)
       .updateTable('users')
@@ -209,44 +282,89 @@ export class Auth {
     const secret = this.open(user.id, user.mfa_secret_sealed);
     const step = await checkTotp(secret, code.trim(), this.now().getTime(), null);
     if (step === null) {
-      await publish(this.deps, { kind: 'auth.mfa.failed', source: 'identity', severity: 'low', user: { id: user.id, name: user.username, role: user.role }, net: { srcIp: ctx.ip }, data: { reason: 'enrolment-code' } });
-      throw new VigilError('MFA_INVALID', 'That code is not right. Check the time on your phone and enter the current code.', { details: { field: 'code' } });
+      await publish(this.deps, {
+        kind: 'auth.mfa.failed',
+        source: 'identity',
+        severity: 'low',
+        user: { id: user.id, name: user.username, role: user.role },
+        net: { srcIp: ctx.ip },
+        data: { reason: 'enrolment-code' },
+      });
+      throw new VigilError(
+        'MFA_INVALID',
+        'That code is not right. Check the time on your phone and enter the current code.',
+        { details: { field: 'code' } },
+      );
     }
     const recoveryCodes = newRecoveryCodes();
     const now = this.now().toISOString();
     await tables(this.deps.db)
       .transaction()
       .execute(async (trx) => {
-        await trx.updateTable('users').set({ mfa_enrolled_at: now, mfa_last_step: step, updated_at: now }).where('id', '=', user.id).execute();
+        await trx
+          .updateTable('users')
+          .set({ mfa_enrolled_at: now, mfa_last_step: step, updated_at: now })
+          .where('id', '=', user.id)
+          .execute();
         await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
         await trx
           .insertInto('recovery_codes')
-          .values(recoveryCodes.map((c) => ({ id: newId(), user_id: user.id, code_hash: sha256(`${user.id}:${c}`), used_at: null })))
+          .values(
+            recoveryCodes.map((c) => ({
+              id: newId(),
+              user_id: user.id,
+              code_hash: sha256(`${user.id}:${c}`),
+              used_at: null,
+            })),
+          )
           .execute();
       });
     const enrolled = { ...user, mfa_enrolled_at: now, mfa_last_step: step };
     const session = await this.sessions.issue(enrolled, 'ok', ctx, sessionToken);
-    await publish(this.deps, { kind: 'auth.mfa.enrolled', source: 'identity', user: { id: user.id, name: user.username, role: user.role }, net: { srcIp: ctx.ip } });
+    await publish(this.deps, {
+      kind: 'auth.mfa.enrolled',
+      source: 'identity',
+      user: { id: user.id, name: user.username, role: user.role },
+      net: { srcIp: ctx.ip },
+    });
     if (principal.state !== 'ok') await this.succeeded(enrolled, ctx, true);
     return { ...session, user: enrolled, recoveryCodes };
   }
 
   /** Second factor at sign-in: a TOTP code, or a one-time recovery code. */
-  async verifyMfa(principal: Principal, sessionToken: string, codeRaw: string, ctx: RequestContext): Promise<SignInResult> {
-    if (principal.kind !== 'session' || principal.state !== 'mfa') throw new VigilError('FORBIDDEN', 'No MFA check is pending for this session');
+  async verifyMfa(
+    principal: Principal,
+    sessionToken: string,
+    codeRaw: string,
+    ctx: RequestContext,
+  ): Promise<SignInResult> {
+    if (principal.kind !== 'session' || principal.state !== 'mfa')
+      throw new VigilError('FORBIDDEN', 'No MFA check is pending for this session');
     const user = await this.user(principal.id);
     const now = this.now();
     if (user.locked_until && Date.parse(user.locked_until) > now.getTime()) {
       await this.sessions.revoke(sessionToken);
-      throw new VigilError('ACCOUNT_LOCKED', 'Too many failed attempts. Try again later or ask an administrator.');
+      throw new VigilError(
+        'ACCOUNT_LOCKED',
+        'Too many failed attempts. Try again later or ask an administrator.',
+      );
     }
     const code = codeRaw.trim();
     let method: 'totp' | 'recovery' | null = null;
     if (/^\d{6}$/.test(code) && user.mfa_secret_sealed) {
-      const step = await checkTotp(this.open(user.id, user.mfa_secret_sealed), code, now.getTime(), user.mfa_last_step);
+      const step = await checkTotp(
+        this.open(user.id, user.mfa_secret_sealed),
+        code,
+        now.getTime(),
+        user.mfa_last_step,
+      );
       if (step !== null) {
         method = 'totp';
-        await tables(this.deps.db).updateTable('users').set({ mfa_last_step: step }).where('id', '=', user.id).execute();
+        await tables(this.deps.db)
+          .updateTable('users')
+          .set({ mfa_last_step: step })
+          .where('id', '=', user.id)
+          .execute();
       }
     } else if (code.length <= 32) {
       const hash = sha256(`${user.id}:${normaliseRecoveryCode(code)}`);
@@ -261,18 +379,35 @@ export class Auth {
     }
     if (!method) {
       await this.recordFailure(user, 'mfa', ctx);
-      throw new VigilError('MFA_INVALID', 'That code is not right or was already used', { details: { field: 'code' } });
+      throw new VigilError('MFA_INVALID', 'That code is not right or was already used', {
+        details: { field: 'code' },
+      });
     }
-    await tables(this.deps.db).updateTable('users').set({ failed_count: 0, next_attempt_at: null }).where('id', '=', user.id).execute();
+    await tables(this.deps.db)
+      .updateTable('users')
+      .set({ failed_count: 0, next_attempt_at: null })
+      .where('id', '=', user.id)
+      .execute();
     const session = await this.sessions.issue(user, 'ok', ctx, sessionToken);
-    await publish(this.deps, { kind: 'auth.mfa.verified', source: 'identity', user: { id: user.id, name: user.username, role: user.role }, net: { srcIp: ctx.ip }, data: { method } });
+    await publish(this.deps, {
+      kind: 'auth.mfa.verified',
+      source: 'identity',
+      user: { id: user.id, name: user.username, role: user.role },
+      net: { srcIp: ctx.ip },
+      data: { method },
+    });
     await this.succeeded(user, ctx, true);
     return { ...session, user };
   }
 
   async logout(principal: Principal, sessionToken: string, ctx: RequestContext): Promise<void> {
     await this.sessions.revoke(sessionToken);
-    await publish(this.deps, { kind: 'auth.logout', source: 'identity', user: { id: principal.id, name: principal.username, role: principal.role }, net: { srcIp: ctx.ip } });
+    await publish(this.deps, {
+      kind: 'auth.logout',
+      source: 'identity',
+      user: { id: principal.id, name: principal.username, role: principal.role },
+      net: { srcIp: ctx.ip },
+    });
   }
 
   private seal(userId: string, secret: string): string {

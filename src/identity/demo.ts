@@ -4,15 +4,61 @@
  * share one demo password (generated for each seeding and printed once), already replaced, so a
  * visitor can sign in at once; roles that require MFA still enrol at first sign-in.
  */
-import type { Rng } from '../core/index.js';
-import type { Role } from '../core/index.js';
+import type { Rng, Role } from '../core/index.js';
 import type { IdentityDeps } from './deps.js';
 import { tables } from './deps.js';
 import { generateOneTimePassword, hashPassword } from './passwords.js';
 import type { Users } from './users.js';
 
-const FIRST = ['Amira', 'Ben', 'Chloe', 'Dmitri', 'Elena', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jonas', 'Kemi', 'Liam', 'Maya', 'Noah', 'Olga', 'Priya', 'Quentin', 'Rosa', 'Samir', 'Tess', 'Umar', 'Vera', 'Wen', 'Yusuf', 'Zoe'];
-const LAST = ['Adler', 'Brennan', 'Costa', 'Duval', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ivanova', 'Jensen', 'Kowalski', 'Lindqvist', 'Moreau', 'Nakamura', 'Okafor', 'Petrov', 'Rossi', 'Schmidt', 'Tanaka', 'Varga'];
+const FIRST = [
+  'Amira',
+  'Ben',
+  'Chloe',
+  'Dmitri',
+  'Elena',
+  'Farid',
+  'Grace',
+  'Hiro',
+  'Ines',
+  'Jonas',
+  'Kemi',
+  'Liam',
+  'Maya',
+  'Noah',
+  'Olga',
+  'Priya',
+  'Quentin',
+  'Rosa',
+  'Samir',
+  'Tess',
+  'Umar',
+  'Vera',
+  'Wen',
+  'Yusuf',
+  'Zoe',
+];
+const LAST = [
+  'Adler',
+  'Brennan',
+  'Costa',
+  'Duval',
+  'Eriksen',
+  'Fischer',
+  'Garcia',
+  'Haddad',
+  'Ivanova',
+  'Jensen',
+  'Kowalski',
+  'Lindqvist',
+  'Moreau',
+  'Nakamura',
+  'Okafor',
+  'Petrov',
+  'Rossi',
+  'Schmidt',
+  'Tanaka',
+  'Varga',
+];
 
 /** Departments of the demo hospital and who works there, by role. */
 export const DEMO_STAFF: ReadonlyArray<{ department: string; role: Role; count: number }> = [
@@ -52,7 +98,12 @@ export async function identityDemoSeed(
       taken.add(username);
       const existing = await users.get(username);
       if (!existing) {
-        const { user } = await users.create({ username, displayName: `${first} ${last}`, email: `${username}@demo-hospital.example`, role: dept.role });
+        const { user } = await users.create({
+          username,
+          displayName: `${first} ${last}`,
+          email: `${username}@demo-hospital.example`,
+          role: dept.role,
+        });
         await tables(deps.db)
           .updateTable('users')
           .set({ password_hash: passwordHash, must_change_password: 0 })
@@ -62,5 +113,8 @@ export async function identityDemoSeed(
       progress(++done, total);
     }
   }
-  return { summary: `${total} people in ${DEMO_STAFF.length} departments (one shared demo password)`, demoPassword };
+  return {
+    summary: `${total} people in ${DEMO_STAFF.length} departments (one shared demo password)`,
+    demoPassword,
+  };
 }

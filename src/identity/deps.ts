@@ -51,6 +51,9 @@ export async function publish(deps: IdentityDeps, ...inputs: EventInput[]): Prom
   try {
     await deps.bus.publish(inputs.map((i) => makeEvent(i, now)));
   } catch (err) {
-    deps.logger.error({ err: (err as Error).message, kinds: inputs.map((i) => i.kind) }, 'could not publish events');
+    deps.logger.error(
+      { err: (err as Error).message, kinds: inputs.map((i) => i.kind) },
+      'could not publish events',
+    );
   }
 }

@@ -9,14 +9,14 @@ import { Sessions } from './sessions.js';
 import { ApiTokens } from './tokens.js';
 import { Users } from './users.js';
 
-export type { Principal, RequestContext, IdentityDeps } from './deps.js';
-export { identityMigrations } from './migrations.js';
 export type { SignInResult } from './auth.js';
+export { DEMO_STAFF, identityDemoSeed } from './demo.js';
+export type { IdentityDeps, Principal, RequestContext } from './deps.js';
+export { identityMigrations } from './migrations.js';
 export type { IssuedSession } from './sessions.js';
 export type { SessionState } from './tables.js';
 export type { TokenView } from './tokens.js';
-export { USERNAME_RE, type NewUser, type UserStats, type UserView, toUserView } from './users.js';
-export { DEMO_STAFF, identityDemoSeed } from './demo.js';
+export { type NewUser, toUserView, USERNAME_RE, type UserStats, type UserView } from './users.js';
 
 export interface Identity {
   users: Users;
@@ -27,5 +27,10 @@ export interface Identity {
 
 export function createIdentity(deps: IdentityDeps): Identity {
   const sessions = new Sessions(deps);
-  return { sessions, users: new Users(deps, sessions), auth: new Auth(deps, sessions), tokens: new ApiTokens(deps) };
+  return {
+    sessions,
+    users: new Users(deps, sessions),
+    auth: new Auth(deps, sessions),
+    tokens: new ApiTokens(deps),
+  };
 }

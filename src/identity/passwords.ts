@@ -3,8 +3,9 @@
  * argon2id password hashing (OWASP's recommended parameters: m=19 MiB, t=2, p=1) and the password
  * policy. One-time passwords are random and long enough that guessing is hopeless.
  */
-import { hash, verify } from '@node-rs/argon2';
+
 import { randomBytes } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
 import { VigilError } from '../core/index.js';
 
 const ARGON2ID = 2; // Algorithm.Argon2id (a const enum in the typings, so its value is spelled out)
@@ -52,9 +53,13 @@ export function checkPasswordPolicy(password: string, minLength: number, usernam
     });
   }
   if (password.length > MAX_PASSWORD_LENGTH) {
-    throw new VigilError('BAD_REQUEST', `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long`, {
-      details: { field: 'newPassword' },
-    });
+    throw new VigilError(
+      'BAD_REQUEST',
+      `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long`,
+      {
+        details: { field: 'newPassword' },
+      },
+    );
   }
   if (password.toLowerCase().includes(username.toLowerCase())) {
     throw new VigilError('BAD_REQUEST', 'The new password must not contain the username', {

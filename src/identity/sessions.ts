@@ -36,7 +36,12 @@ export class Sessions {
     return a.length === b.length && timingSafeEqual(a, b);
   }
 
-  async issue(user: UserRow, state: SessionState, ctx: RequestContext, replaces?: string): Promise<IssuedSession> {
+  async issue(
+    user: UserRow,
+    state: SessionState,
+    ctx: RequestContext,
+    replaces?: string,
+  ): Promise<IssuedSession> {
     const now = this.deps.clock.now();
     const token = randomToken(32);
     const expiresAt = new Date(now.getTime() + this.deps.auth.sessionAbsoluteHours * 3_600_000).toISOString();
@@ -87,7 +92,11 @@ export class Sessions {
     if (!row || row.revoked_at) return null;
     const now = this.deps.clock.now().getTime();
     const idleMs = this.deps.auth.sessionIdleMinutes * 60_000;
-    if (Date.parse(row.expires_at) <= now || Date.parse(row.last_seen_at) + idleMs <= now || row.status !== 'active') {
+    if (
+      Date.parse(row.expires_at) <= now ||
+      Date.parse(row.last_seen_at) + idleMs <= now ||
+      row.status !== 'active'
+    ) {
       await db.deleteFrom('sessions').where('id', '=', id).execute();
       return null;
     }

@@ -23,7 +23,14 @@ export interface TokenView {
 }
 
 function toView(row: ApiTokenRow): TokenView {
-  return { id: row.id, name: row.name, role: row.role, createdAt: row.created_at, lastUsedAt: row.last_used_at, revokedAt: row.revoked_at };
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
 }
 
 const TOUCH_EVERY_MS = 60_000;
@@ -33,8 +40,12 @@ export class ApiTokens {
 
   async create(name: string, role: Role, actor?: Principal): Promise<{ token: TokenView; secret: string }> {
     const trimmed = name.trim();
-    if (!trimmed || trimmed.length > 100) throw new VigilError('BAD_REQUEST', 'name: 1-100 characters', { details: { field: 'name' } });
-    if (!isRole(role)) throw new VigilError('BAD_REQUEST', `role: unknown role ${String(role)}`, { details: { field: 'role' } });
+    if (!trimmed || trimmed.length > 100)
+      throw new VigilError('BAD_REQUEST', 'name: 1-100 characters', { details: { field: 'name' } });
+    if (!isRole(role))
+      throw new VigilError('BAD_REQUEST', `role: unknown role ${String(role)}`, {
+        details: { field: 'role' },
+      });
     const id = newId();
     const secret = randomToken(32);
     const row: ApiTokenRow = {
@@ -58,7 +69,11 @@ export class ApiTokens {
   }
 
   async list(): Promise<TokenView[]> {
-    const rows = await tables(this.deps.db).selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').execute();
+    const rows = await tables(this.deps.db)
+      .selectFrom('api_tokens')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .execute();
     return rows.map(toView);
   }
 
@@ -91,7 +106,11 @@ export class ApiTokens {
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
     const now = this.deps.clock.now();
     if (!row.last_used_at || now.getTime() - Date.parse(row.last_used_at) > TOUCH_EVERY_MS) {
-      await db.updateTable('api_tokens').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+      await db
+        .updateTable('api_tokens')
+        .set({ last_used_at: now.toISOString() })
+        .where('id', '=', row.id)
+        .execute();
     }
     return {
       kind: 'token',

@@ -65,14 +65,28 @@ export class Users {
   async create(input: NewUser, actor?: Principal): Promise<{ user: UserView; oneTimePassword: string }> {
     const username = input.username.trim().toLowerCase();
     if (!USERNAME_RE.test(username)) {
-      throw new VigilError('BAD_REQUEST', 'username: 2-64 characters, lower-case letters, digits, dot, dash or underscore', {
+      throw new VigilError(
+        'BAD_REQUEST',
+        'username: 2-64 characters, lower-case letters, digits, dot, dash or underscore',
+        {
+          details: { field: 'username' },
+        },
+      );
+    }
+    if (!isRole(input.role))
+      throw new VigilError('BAD_REQUEST', `role: unknown role ${String(input.role)}`, {
+        details: { field: 'role' },
+      });
+    const db = tables(this.deps.db);
+    const exists = await db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', username)
+      .executeTakeFirst();
+    if (exists)
+      throw new VigilError('CONFLICT', `A user named ${username} exists already`, {
         details: { field: 'username' },
       });
-    }
-    if (!isRole(input.role)) throw new VigilError('BAD_REQUEST', `role: unknown role ${String(input.role)}`, { details: { field: 'role' } });
-    const db = tables(this.deps.db);
-    const exists = await db.selectFrom('users').select('id').where('username', '=', username).executeTakeFirst();
-    if (exists) throw new VigilError('CONFLICT', `A user named ${username} exists already`, { details: { field: 'username' } });
     const oneTimePassword = generateOneTimePassword();
     const now = this.deps.clock.now().toISOString();
     const row: UserRow = {
@@ -99,7 +113,9 @@ export class Users {
     } catch (err) {
       // Two creations racing for one name: the unique index decides.
       if (/unique|duplicate/i.test((err as Error).message)) {
-        throw new VigilError('CONFLICT', `A user named ${username} exists already`, { details: { field: 'username' } });
+        throw new VigilError('CONFLICT', `A user named ${username} exists already`, {
+          details: { field: 'username' },
+        });
       }
       throw err;
     }
@@ -132,7 +148,10 @@ export class Users {
   }
 
   async count(): Promise<number> {
-    const row = await tables(this.deps.db).selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const row = await tables(this.deps.db)
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
@@ -161,7 +180,11 @@ export class Users {
     const now = this.deps.clock.now().toISOString();
     await tables(this.deps.db)
       .updateTable('users')
-      .set({ status, updated_at: now, ...(status === 'active' ? { failed_count: 0, locked_until: null, next_attempt_at: null } : {}) })
+      .set({
+        status,
+        updated_at: now,
+        ...(status === 'active' ? { failed_count: 0, locked_until: null, next_attempt_at: null } : {}),
+      })
       .where('id', '=', user.id)
       .execute();
     if (status === 'disabled') await this.sessions.revokeAllFor(user.id);
@@ -197,7 +220,13 @@ export class Users {
       user: actor ? { id: actor.id, name: actor.username, role: actor.role } : { name: 'system' },
       data: { userId: user.id, username: user.username },
     });
-    return toUserView({ ...user, mfa_secret_sealed: null, mfa_enrolled_at: null, mfa_last_step: null, updated_at: now });
+    return toUserView({
+      ...user,
+      mfa_secret_sealed: null,
+      mfa_enrolled_at: null,
+      mfa_last_step: null,
+      updated_at: now,
+    });
   }
 
   /**
@@ -206,7 +235,11 @@ export class Users {
    */
   async ensureFirstAdmin(): Promise<{ username: string; oneTimePassword: string } | null> {
     if ((await this.count()) > 0) return null;
-    const { user, oneTimePassword } = await this.create({ username: 'admin', displayName: 'Administrator', role: 'admin' });
+    const { user, oneTimePassword } = await this.create({
+      username: 'admin',
+      displayName: 'Administrator',
+      role: 'admin',
+    });
     return { username: user.username, oneTimePassword };
   }
 }

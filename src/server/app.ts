@@ -31,7 +31,9 @@ export interface AppOptions {
   onRoute?: (route: { method: string | string[]; url: string; access: unknown }) => void;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
@@ -42,13 +44,19 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     trustProxy: config.server.trustProxy.length ? [...config.server.trustProxy] : false,
     bodyLimit: config.server.bodyLimit,
     ...(tls
-      ? { https: { cert: readFileSync(config.server.tlsCertFile!), key: readFileSync(config.server.tlsKeyFile!) } }
+      ? {
+          https: {
+            cert: readFileSync(config.server.tlsCertFile!),
+            key: readFileSync(config.server.tlsKeyFile!),
+          },
+        }
       : {}),
     routerOptions: { maxParamLength: 200 },
   }) as unknown as FastifyInstance;
 
   const onRoute = options.onRoute;
-  if (onRoute) app.addHook('onRoute', (r) => onRoute({ method: r.method, url: r.url, access: r.config?.access }));
+  if (onRoute)
+    app.addHook('onRoute', (r) => onRoute({ method: r.method, url: r.url, access: r.config?.access }));
   // The API speaks JSON only; anything else is refused with 415 before a handler sees it.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
@@ -87,7 +95,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(tokenRoutes, { identity: services.identity });
   await app.register(overviewRoutes, { services });
 
-  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
 
   await registerConsole(app, options.consoleDir);
   return app;

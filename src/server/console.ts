@@ -22,14 +22,24 @@ export async function registerConsole(app: FastifyInstance, dir = DEFAULT_CONSOL
     // The console's files are public: signing in happens inside them.
     scope.get('/*', { config: { access: 'public' }, schema: { hide: true } }, async (request, reply) => {
       const url = request.url.split('?')[0]!;
-      if (url.startsWith('/api/') || url === '/api') return sendError(reply, request, 404, 'NOT_FOUND', `No route GET ${url}`);
+      if (url.startsWith('/api/') || url === '/api')
+        return sendError(reply, request, 404, 'NOT_FOUND', `No route GET ${url}`);
       if (!built) {
-        return sendError(reply, request, 503, 'UNAVAILABLE', 'The console is not built. Run `npm run build` and restart Vigil.');
+        return sendError(
+          reply,
+          request,
+          503,
+          'UNAVAILABLE',
+          'The console is not built. Run `npm run build` and restart Vigil.',
+        );
       }
       const rel = path.posix.normalize(decodeURIComponentSafe(url)).replace(/^\/+/, '');
       if (rel && !rel.endsWith('/') && !rel.includes('..') && existsSync(path.join(dir, rel))) {
         // Vite names assets by content hash, so they never change under the same name.
-        reply.header('cache-control', rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+        reply.header(
+          'cache-control',
+          rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
         return reply.sendFile(rel);
       }
       return reply.header('cache-control', 'no-cache').sendFile('index.html');

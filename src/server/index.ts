@@ -37,9 +37,10 @@ export async function startServer(
     app = await buildApp(services, { isClosing: () => closing });
     const address = await app.listen({ host: config.server.host, port: config.server.port });
     const housekeeping = setInterval(() => {
-      void Promise.all([services.identity.sessions.prune(), services.activity.prune(config.events.retentionDays)]).catch((err: Error) =>
-        logger.warn({ err: err.message }, 'housekeeping failed'),
-      );
+      void Promise.all([
+        services.identity.sessions.prune(),
+        services.activity.prune(config.events.retentionDays),
+      ]).catch((err: Error) => logger.warn({ err: err.message }, 'housekeeping failed'));
     }, HOUSEKEEPING_MS);
     housekeeping.unref();
 

@@ -41,17 +41,27 @@ export function sqliteFileOf(config: Readonly<VigilConfig>): string {
 }
 
 export async function openDatabaseFor(config: Readonly<VigilConfig>): Promise<Database> {
-  return openDatabase({ url: config.database.url, sqliteFile: sqliteFileOf(config), poolSize: config.database.poolSize });
+  return openDatabase({
+    url: config.database.url,
+    sqliteFile: sqliteFileOf(config),
+    poolSize: config.database.poolSize,
+  });
 }
 
-export async function createServices(config: Readonly<VigilConfig>, logger: Logger, options: ServiceOptions = {}): Promise<Services> {
+export async function createServices(
+  config: Readonly<VigilConfig>,
+  logger: Logger,
+  options: ServiceOptions = {},
+): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const keys = FileKeyRing.open(config.keys.dir ?? path.join(config.dataDir, 'keys'));
   const database = await openDatabaseFor(config);
   let bus: Bus | undefined;
   try {
     if (options.migrate !== false) {
-      const result = await runMigrations(database, ALL_MIGRATIONS, (id) => logger.info({ migration: id }, 'migration applied'));
+      const result = await runMigrations(database, ALL_MIGRATIONS, (id) =>
+        logger.info({ migration: id }, 'migration applied'),
+      );
       if (result.applied.length) logger.info({ applied: result.applied.length }, 'database migrated');
     }
     bus = options.bus ?? (await createBus(config.bus, logger));

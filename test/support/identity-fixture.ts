@@ -23,7 +23,10 @@ export interface IdentityFixture {
   close(): Promise<void>;
 }
 
-export async function identityFixture(database: Database, auth: Partial<VigilConfig['auth']> = {}): Promise<IdentityFixture> {
+export async function identityFixture(
+  database: Database,
+  auth: Partial<VigilConfig['auth']> = {},
+): Promise<IdentityFixture> {
   await runMigrations(database, identityMigrations);
   const keyDir = mkdtempSync(path.join(tmpdir(), 'vigil-keys-'));
   const keys = FileKeyRing.open(path.join(keyDir, 'keys'));
@@ -39,7 +42,14 @@ export async function identityFixture(database: Database, auth: Partial<VigilCon
   });
   const clock = new ManualClock('2026-06-01T08:00:00.000Z');
   const defaults = configSchema.parse({}).auth;
-  const identity = createIdentity({ db: database.db, keys, bus, clock, logger, auth: { ...defaults, ...auth } });
+  const identity = createIdentity({
+    db: database.db,
+    keys,
+    bus,
+    clock,
+    logger,
+    auth: { ...defaults, ...auth },
+  });
   return {
     identity,
     clock,

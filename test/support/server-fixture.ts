@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { generateSync } from 'otplib';
 import type { Role } from '../../src/core/index.js';
-import { validateConfig, type VigilConfig } from '../../src/platform/config/index.js';
+import { type VigilConfig, validateConfig } from '../../src/platform/config/index.js';
 import { type Logger, silentLogger } from '../../src/platform/log/index.js';
 import { buildApp, createServices, type Services } from '../../src/server/index.js';
 
@@ -19,7 +19,10 @@ export interface ServerFixture {
   close(): Promise<void>;
 }
 
-export async function serverFixture(overrides: Record<string, unknown> = {}, logger: Logger = silentLogger()): Promise<ServerFixture> {
+export async function serverFixture(
+  overrides: Record<string, unknown> = {},
+  logger: Logger = silentLogger(),
+): Promise<ServerFixture> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-srv-'));
   const config: Readonly<VigilConfig> = validateConfig({ dataDir, ...overrides });
   const services = await createServices(config, logger);
@@ -61,8 +64,16 @@ export function sessionCookie(res: LightMyRequestResponse): string {
 
 /** Creates a user and signs them in through the API: one-time password → new password → (MFA). */
 export async function signIn(f: ServerFixture, username: string, role: Role): Promise<Browser> {
-  const { oneTimePassword } = await f.services.identity.users.create({ username, displayName: username, role });
-  let res = await f.app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: oneTimePassword } });
+  const { oneTimePassword } = await f.services.identity.users.create({
+    username,
+    displayName: username,
+    role,
+  });
+  let res = await f.app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { username, password: oneTimePassword },
+  });
   if (res.statusCode !== 200) throw new Error(`login ${res.statusCode} ${res.body}`);
   let cookie = sessionCookie(res);
   let csrf = res.json<{ csrfToken: string }>().csrfToken;
@@ -77,7 +88,12 @@ export async function signIn(f: ServerFixture, username: string, role: Role): Pr
   cookie = sessionCookie(res);
   csrf = res.json<{ csrfToken: string; state: string }>().csrfToken;
   if (res.json<{ state: string }>().state === 'ok') return { cookie, csrf, username };
-  res = await f.app.inject({ method: 'POST', url: '/api/auth/mfa/enroll/start', cookies: { vigil_session: cookie }, headers: { 'x-csrf-token': csrf } });
+  res = await f.app.inject({
+    method: 'POST',
+    url: '/api/auth/mfa/enroll/start',
+    cookies: { vigil_session: cookie },
+    headers: { 'x-csrf-token': csrf },
+  });
   const { secret } = res.json<{ secret: string }>();
   res = await f.app.inject({
     method: 'POST',
@@ -87,7 +103,12 @@ export async function signIn(f: ServerFixture, username: string, role: Role): Pr
     payload: { code: generateSync({ secret }) },
   });
   if (res.statusCode !== 200) throw new Error(`enroll ${res.statusCode} ${res.body}`);
-  return { cookie: sessionCookie(res), csrf: res.json<{ csrfToken: string }>().csrfToken, username, totpSecret: secret };
+  return {
+    cookie: sessionCookie(res),
+    csrf: res.json<{ csrfToken: string }>().csrfToken,
+    username,
+    totpSecret: secret,
+  };
 }
 
 export function as(b: Browser) {

@@ -5,8 +5,8 @@
  */
 import type { Command } from 'commander';
 import { isRole, ROLES, type Role } from '../../core/index.js';
-import { listAppliedMigrations, runMigrations } from '../../platform/db/index.js';
 import { redactConfig } from '../../platform/config/index.js';
+import { listAppliedMigrations, runMigrations } from '../../platform/db/index.js';
 import { ALL_MIGRATIONS, openDatabaseFor } from '../../server/index.js';
 import { configFrom, withServices } from '../context.js';
 
@@ -33,7 +33,11 @@ export function registerAdminCommands(program: Command): void {
           return;
         }
         const result = await runMigrations(database, ALL_MIGRATIONS, (id) => print(`applied ${id}`));
-        print(result.applied.length ? `${result.applied.length} migration(s) applied.` : 'The database is up to date.');
+        print(
+          result.applied.length
+            ? `${result.applied.length} migration(s) applied.`
+            : 'The database is up to date.',
+        );
       } finally {
         await database.close();
       }
@@ -64,7 +68,10 @@ export function registerAdminCommands(program: Command): void {
         });
         print(`Created ${u.username} (${u.role}).`);
         print(`  one-time password: ${oneTimePassword}`);
-        print('They must replace it at first sign-in' + (['admin', 'analyst', 'privacy-officer'].includes(u.role) ? ' and enrol MFA.' : '.'));
+        print(
+          'They must replace it at first sign-in' +
+            (['admin', 'analyst', 'privacy-officer'].includes(u.role) ? ' and enrol MFA.' : '.'),
+        );
       });
     });
   user
@@ -75,16 +82,20 @@ export function registerAdminCommands(program: Command): void {
       await withServices(cmd, async (s) => {
         const users = await s.identity.users.list();
         if (opts.json) return print(JSON.stringify(users, null, 2));
-        print(`${'USERNAME'.padEnd(24)} ${'ROLE'.padEnd(16)} ${'STATUS'.padEnd(9)} ${'MFA'.padEnd(4)} LAST SIGN-IN`);
+        print(
+          `${'USERNAME'.padEnd(24)} ${'ROLE'.padEnd(16)} ${'STATUS'.padEnd(9)} ${'MFA'.padEnd(4)} LAST SIGN-IN`,
+        );
         for (const u of users) {
-          print(`${u.username.padEnd(24)} ${u.role.padEnd(16)} ${u.status.padEnd(9)} ${(u.mfaEnrolled ? 'yes' : 'no').padEnd(4)} ${u.lastLoginAt ?? '-'}`);
+          print(
+            `${u.username.padEnd(24)} ${u.role.padEnd(16)} ${u.status.padEnd(9)} ${(u.mfaEnrolled ? 'yes' : 'no').padEnd(4)} ${u.lastLoginAt ?? '-'}`,
+          );
         }
       });
     });
   for (const [name, description, run] of [
     ['disable', 'disable a user and end their sessions', 'disable'],
     ['enable', 'enable a disabled or locked user', 'enable'],
-    ['reset-mfa', 'remove a user\'s MFA; they enrol again at next sign-in', 'reset-mfa'],
+    ['reset-mfa', "remove a user's MFA; they enrol again at next sign-in", 'reset-mfa'],
   ] as const) {
     user
       .command(`${name} <username>`)

@@ -14,7 +14,8 @@ import { progressBar } from '../progress.js';
 
 function portOption(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be a number from 0 to 65535, got ${value}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`--port must be a number from 0 to 65535, got ${value}`);
   return n;
 }
 
@@ -32,7 +33,9 @@ async function run(config: Readonly<VigilConfig>, created: FirstAdmin = null): P
   const server = await startServer(config, logger, { handleSignals: true });
   const out = process.stdout;
   out.write(`\nVigil is listening on ${server.url}\n`);
-  out.write(`  data directory: ${config.dataDir}\n  database: ${server.services.database.description}; bus: ${server.services.bus.kind}\n`);
+  out.write(
+    `  data directory: ${config.dataDir}\n  database: ${server.services.database.description}; bus: ${server.services.bus.kind}\n`,
+  );
   const firstAdmin = server.firstAdmin ?? created;
   if (firstAdmin) {
     // Shown once on the terminal, never written to a log.
@@ -58,7 +61,10 @@ export function registerServerCommands(program: Command): void {
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<{ dataDir?: string }>();
-      const config = configFrom(cmd, { ...serverOverrides(opts), ...(globals.dataDir || process.env.VIGIL_DATA_DIR ? {} : { dataDir: './vigil-demo-data' }) });
+      const config = configFrom(cmd, {
+        ...serverOverrides(opts),
+        ...(globals.dataDir || process.env.VIGIL_DATA_DIR ? {} : { dataDir: './vigil-demo-data' }),
+      });
       await run(config, await seedDemo(config));
     });
 }

@@ -33,7 +33,15 @@ function leaves(schema: z.core.$ZodType, prefix: string[], out: Map<string, { pa
     return;
   }
   const leaf: Leaf =
-    type === 'number' ? 'number' : type === 'boolean' ? 'boolean' : type === 'array' ? 'array' : type === 'enum' ? 'enum' : 'string';
+    type === 'number'
+      ? 'number'
+      : type === 'boolean'
+        ? 'boolean'
+        : type === 'array'
+          ? 'array'
+          : type === 'enum'
+            ? 'enum'
+            : 'string';
   const name = `VIGIL_${prefix.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')}`;
   out.set(name, { path: prefix, leaf });
 }
@@ -67,7 +75,9 @@ export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
     if (spec.leaf === 'number') {
       value = raw.trim() === '' ? Number.NaN : Number(raw);
       if (!Number.isFinite(value as number)) {
-        problems.push(`  - ${name} (${spec.path.join('.')}): expected a number, got ${JSON.stringify(raw.slice(0, 40))}`);
+        problems.push(
+          `  - ${name} (${spec.path.join('.')}): expected a number, got ${JSON.stringify(raw.slice(0, 40))}`,
+        );
         continue;
       }
     } else if (spec.leaf === 'boolean') {

@@ -27,7 +27,8 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 export function loadConfig(options: LoadConfigOptions = {}): Readonly<VigilConfig> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const fileName = options.file ?? env.VIGIL_CONFIG ?? DEFAULT_FILES.find((f) => existsSync(path.join(cwd, f)));
+  const fileName =
+    options.file ?? env.VIGIL_CONFIG ?? DEFAULT_FILES.find((f) => existsSync(path.join(cwd, f)));
   const fromFile = fileName ? readConfigFile(path.resolve(cwd, fileName)) : {};
   const merged = deepMerge(deepMerge(fromFile, envOverrides(env)), options.overrides ?? {});
   return validateConfig(merged, cwd);
@@ -69,7 +70,10 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
-    throw new VigilError('CONFIG_INVALID', `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+    throw new VigilError(
+      'CONFIG_INVALID',
+      `Config file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {

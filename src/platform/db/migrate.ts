@@ -74,10 +74,13 @@ export async function runMigrations(
 }
 
 /** Migrations recorded in the database (for `vigil migrate --status`). */
-export async function listAppliedMigrations(database: Database): Promise<Array<{ id: string; appliedAt: string }>> {
+export async function listAppliedMigrations(
+  database: Database,
+): Promise<Array<{ id: string; appliedAt: string }>> {
   await ensureTable(database.db);
-  const rows = await sql<{ id: string; applied_at: string }>`select id, applied_at from ${sql.table(TABLE)} order by applied_at, id`.execute(
-    database.db,
-  );
+  const rows = await sql<{
+    id: string;
+    applied_at: string;
+  }>`select id, applied_at from ${sql.table(TABLE)} order by applied_at, id`.execute(database.db);
   return rows.rows.map((r) => ({ id: r.id, appliedAt: r.applied_at }));
 }

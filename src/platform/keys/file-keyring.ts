@@ -7,7 +7,15 @@
  * vault.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { VigilError } from '../../core/index.js';
 import type { KeyRing } from './keyring.js';
@@ -79,7 +87,8 @@ export class FileKeyRing implements KeyRing {
 
   open(sealed: string, aad: string): Buffer {
     const parts = sealed.split('.');
-    if (parts.length !== 3 || parts[0] !== 'v1') throw new VigilError('INTERNAL', 'Sealed value has an unknown format');
+    if (parts.length !== 3 || parts[0] !== 'v1')
+      throw new VigilError('INTERNAL', 'Sealed value has an unknown format');
     const kek = this.#keks.get(parts[1]!);
     if (!kek) throw new VigilError('INTERNAL', `Key ${parts[1]} is missing from the key directory`);
     const raw = Buffer.from(parts[2]!, 'base64url');
@@ -88,7 +97,10 @@ export class FileKeyRing implements KeyRing {
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
     try {
-      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+      return Buffer.concat([
+        decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
     } catch {
       throw new VigilError('INTERNAL', 'Sealed value failed authentication (tampered, swapped or wrong key)');
     }
@@ -122,6 +134,7 @@ function readKeyFile(file: string): Buffer {
     );
   }
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  if (key.length !== KEY_BYTES) throw new VigilError('CONFIG_INVALID', `Key file ${file} is damaged (expected 32 bytes)`);
+  if (key.length !== KEY_BYTES)
+    throw new VigilError('CONFIG_INVALID', `Key file ${file} is damaged (expected 32 bytes)`);
   return key;
 }

@@ -52,7 +52,11 @@ export async function resolvePrincipal(
   return { principal: await identity.sessions.authenticate(token), sessionToken: token, badBearer: false };
 }
 
-export function registerAuthentication(app: FastifyInstance, identity: Identity, cookie: SessionCookie): void {
+export function registerAuthentication(
+  app: FastifyInstance,
+  identity: Identity,
+  cookie: SessionCookie,
+): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('sessionToken', null);
 
@@ -62,26 +66,53 @@ export function registerAuthentication(app: FastifyInstance, identity: Identity,
     if (access === 'public') return;
     const { principal, sessionToken, badBearer } = await resolvePrincipal(identity, cookie, request);
     if (!principal) {
-      return sendError(reply, request, 401, 'UNAUTHENTICATED', badBearer ? 'The API token is invalid or revoked' : 'Sign in first');
+      return sendError(
+        reply,
+        request,
+        401,
+        'UNAUTHENTICATED',
+        badBearer ? 'The API token is invalid or revoked' : 'Sign in first',
+      );
     }
     request.principal = principal;
     request.sessionToken = sessionToken;
     if (!access) return sendError(reply, request, 403, 'FORBIDDEN', 'This route admits nobody');
     if (principal.kind === 'token' && access.tokens === false) {
-      return sendError(reply, request, 403, 'FORBIDDEN', 'This route is for people signed in to the console, not API tokens');
+      return sendError(
+        reply,
+        request,
+        403,
+        'FORBIDDEN',
+        'This route is for people signed in to the console, not API tokens',
+      );
     }
     if (principal.state !== 'ok' && !access.partial) {
       return principal.state === 'password'
         ? sendError(reply, request, 403, 'PASSWORD_CHANGE_REQUIRED', 'Replace your one-time password first')
-        : sendError(reply, request, 403, 'MFA_REQUIRED', principal.state === 'enroll' ? 'Enrol MFA first' : 'Enter your MFA code first');
+        : sendError(
+            reply,
+            request,
+            403,
+            'MFA_REQUIRED',
+            principal.state === 'enroll' ? 'Enrol MFA first' : 'Enter your MFA code first',
+          );
     }
     if (access.roles !== 'any' && !access.roles.includes(principal.role)) {
       return sendError(reply, request, 403, 'FORBIDDEN', `Your role (${principal.role}) does not allow this`);
     }
     if (principal.kind === 'session' && !SAFE_METHODS.has(request.method)) {
       const header = request.headers['x-csrf-token'];
-      if (!sessionToken || !identity.sessions.checkCsrf(sessionToken, typeof header === 'string' ? header : undefined)) {
-        return sendError(reply, request, 403, 'CSRF', 'Missing or wrong X-CSRF-Token header; reload the page');
+      if (
+        !sessionToken ||
+        !identity.sessions.checkCsrf(sessionToken, typeof header === 'string' ? header : undefined)
+      ) {
+        return sendError(
+          reply,
+          request,
+          403,
+          'CSRF',
+          'Missing or wrong X-CSRF-Token header; reload the page',
+        );
       }
     }
   });

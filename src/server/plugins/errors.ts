@@ -20,7 +20,9 @@ export function sendError(
   message: string,
   details?: Record<string, unknown>,
 ): FastifyReply {
-  const body: ErrorBody = { error: { code, message, requestId: request.id, ...(details ? { details } : {}) } };
+  const body: ErrorBody = {
+    error: { code, message, requestId: request.id, ...(details ? { details } : {}) },
+  };
   const retry = details?.retryAfterSeconds;
   if (typeof retry === 'number') reply.header('retry-after', String(retry));
   return reply.status(status).type('application/json; charset=utf-8').send(body);
@@ -43,7 +45,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const message = first ? `${field}: ${first.message}` : 'The request is invalid';
       return sendError(reply, request, 400, 'BAD_REQUEST', message, {
         field,
-        problems: err.validation.slice(0, 20).map((v) => ({ field: fieldOf(v.instancePath, err.validationContext), message: v.message })),
+        problems: err.validation
+          .slice(0, 20)
+          .map((v) => ({ field: fieldOf(v.instancePath, err.validationContext), message: v.message })),
       });
     }
     switch (err.code) {
@@ -51,7 +55,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return sendError(reply, request, 400, 'INVALID_JSON', 'The body is not valid JSON');
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, request, 413, 'PAYLOAD_TOO_LARGE', 'The body is larger than this server accepts');
+        return sendError(
+          reply,
+          request,
+          413,
+          'PAYLOAD_TOO_LARGE',
+          'The body is larger than this server accepts',
+        );
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return sendError(reply, request, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
@@ -64,8 +74,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendError(reply, request, err.statusCode, 'BAD_REQUEST', 'The request is malformed');
     }
     request.log.error({ err }, 'unexpected error');
-    return sendError(reply, request, 500, 'INTERNAL', 'Something went wrong on the server. Quote the request id to an administrator.');
+    return sendError(
+      reply,
+      request,
+      500,
+      'INTERNAL',
+      'Something went wrong on the server. Quote the request id to an administrator.',
+    );
   });
 
-  app.setNotFoundHandler((request, reply) => sendError(reply, request, 404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, request, 404, 'NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`),
+  );
 }

@@ -59,11 +59,18 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, o
 
   app.get(
     '/api/auth/session',
-    { config: { access: 'public' }, schema: { tags: ['auth'], summary: 'The current sign-in state', response: { 200: sessionOut } } },
+    {
+      config: { access: 'public' },
+      schema: { tags: ['auth'], summary: 'The current sign-in state', response: { 200: sessionOut } },
+    },
     async (request) => {
       const { principal, sessionToken } = await resolvePrincipal(identity, cookie, request);
-      if (!principal || principal.kind !== 'session' || !sessionToken) return { state: 'none' as const };
-      return { state: principal.state, user: view(principal), csrfToken: identity.sessions.csrfFor(sessionToken) };
+      if (principal?.kind !== 'session' || !sessionToken) return { state: 'none' as const };
+      return {
+        state: principal.state,
+        user: view(principal),
+        csrfToken: identity.sessions.csrfFor(sessionToken),
+      };
     },
   );
 
@@ -74,12 +81,18 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, o
       schema: {
         tags: ['auth'],
         summary: 'Sign in with username and password',
-        body: z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }).strict(),
+        body: z
+          .object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) })
+          .strict(),
         response: { 200: sessionOut },
       },
     },
     async (request, reply) => {
-      const result = await identity.auth.login(request.body.username, request.body.password, requestContext(request));
+      const result = await identity.auth.login(
+        request.body.username,
+        request.body.password,
+        requestContext(request),
+      );
       setCookie(reply, result);
       const u = toUserView(result.user);
       return { state: result.state, user: view(u), csrfToken: result.csrfToken };
@@ -93,7 +106,9 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, o
       schema: {
         tags: ['auth'],
         summary: 'Replace the password (required after a one-time password)',
-        body: z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }).strict(),
+        body: z
+          .object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) })
+          .strict(),
         response: { 200: sessionOut },
       },
     },
@@ -134,9 +149,19 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const result = await identity.auth.confirmEnrolment(request.principal!, request.sessionToken!, request.body.code, requestContext(request));
+      const result = await identity.auth.confirmEnrolment(
+        request.principal!,
+        request.sessionToken!,
+        request.body.code,
+        requestContext(request),
+      );
       setCookie(reply, result);
-      return { state: result.state, user: view(toUserView(result.user)), csrfToken: result.csrfToken, recoveryCodes: result.recoveryCodes };
+      return {
+        state: result.state,
+        user: view(toUserView(result.user)),
+        csrfToken: result.csrfToken,
+        recoveryCodes: result.recoveryCodes,
+      };
     },
   );
 
@@ -152,7 +177,12 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, o
       },
     },
     async (request, reply) => {
-      const result = await identity.auth.verifyMfa(request.principal!, request.sessionToken!, request.body.code, requestContext(request));
+      const result = await identity.auth.verifyMfa(
+        request.principal!,
+        request.sessionToken!,
+        request.body.code,
+        requestContext(request),
+      );
       setCookie(reply, result);
       return { state: result.state, user: view(toUserView(result.user)), csrfToken: result.csrfToken };
     },
@@ -160,10 +190,18 @@ export const authRoutes: FastifyPluginAsyncZod<AuthRouteOptions> = async (app, o
 
   app.post(
     '/api/auth/logout',
-    { config: { access: PARTIAL }, schema: { tags: ['auth'], summary: 'End this session', response: { 204: z.null() } } },
+    {
+      config: { access: PARTIAL },
+      schema: { tags: ['auth'], summary: 'End this session', response: { 204: z.null() } },
+    },
     async (request, reply) => {
       await identity.auth.logout(request.principal!, request.sessionToken!, requestContext(request));
-      reply.clearCookie(cookie.name, { path: '/', secure: cookie.secure, httpOnly: true, sameSite: 'strict' });
+      reply.clearCookie(cookie.name, {
+        path: '/',
+        secure: cookie.secure,
+        httpOnly: true,
+        sameSite: 'strict',
+      });
       return reply.status(204).send(null);
     },
   );

@@ -22,7 +22,14 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ identity: Identity }> = async 
   const access: RouteAccess = { roles: ['admin'], tokens: false };
   app.get(
     '/api/tokens',
-    { config: { access }, schema: { tags: ['tokens'], summary: 'List API tokens', response: { 200: z.object({ tokens: z.array(tokenView) }) } } },
+    {
+      config: { access },
+      schema: {
+        tags: ['tokens'],
+        summary: 'List API tokens',
+        response: { 200: z.object({ tokens: z.array(tokenView) }) },
+      },
+    },
     async () => ({ tokens: await identity.tokens.list() }),
   );
   app.post(
@@ -36,13 +43,21 @@ export const tokenRoutes: FastifyPluginAsyncZod<{ identity: Identity }> = async 
         response: { 201: z.object({ token: tokenView, secret: z.string() }) },
       },
     },
-    async (request, reply) => reply.status(201).send(await identity.tokens.create(request.body.name, request.body.role, request.principal!)),
+    async (request, reply) =>
+      reply
+        .status(201)
+        .send(await identity.tokens.create(request.body.name, request.body.role, request.principal!)),
   );
   app.delete(
     '/api/tokens/:id',
     {
       config: { access },
-      schema: { tags: ['tokens'], summary: 'Revoke an API token', params: z.object({ id: z.string().min(1).max(64) }), response: { 204: z.null() } },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke an API token',
+        params: z.object({ id: z.string().min(1).max(64) }),
+        response: { 204: z.null() },
+      },
     },
     async (request, reply) => {
       await identity.tokens.revoke(request.params.id, request.principal!);

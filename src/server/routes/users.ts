@@ -26,7 +26,14 @@ const idParams = z.object({ id: z.string().min(1).max(64) });
 export const userRoutes: FastifyPluginAsyncZod<{ identity: Identity }> = async (app, { identity }) => {
   app.get(
     '/api/users',
-    { config: { access: ADMIN_ONLY }, schema: { tags: ['users'], summary: 'List console users', response: { 200: z.object({ users: z.array(userView) }) } } },
+    {
+      config: { access: ADMIN_ONLY },
+      schema: {
+        tags: ['users'],
+        summary: 'List console users',
+        response: { 200: z.object({ users: z.array(userView) }) },
+      },
+    },
     async () => ({ users: await identity.users.list() }),
   );
 
@@ -55,15 +62,31 @@ export const userRoutes: FastifyPluginAsyncZod<{ identity: Identity }> = async (
   );
 
   for (const [action, run] of [
-    ['disable', (id: string, p: Parameters<typeof identity.users.resetMfa>[1]) => identity.users.setStatus(id, 'disabled', p)],
-    ['enable', (id: string, p: Parameters<typeof identity.users.resetMfa>[1]) => identity.users.setStatus(id, 'active', p)],
-    ['reset-mfa', (id: string, p: Parameters<typeof identity.users.resetMfa>[1]) => identity.users.resetMfa(id, p)],
+    [
+      'disable',
+      (id: string, p: Parameters<typeof identity.users.resetMfa>[1]) =>
+        identity.users.setStatus(id, 'disabled', p),
+    ],
+    [
+      'enable',
+      (id: string, p: Parameters<typeof identity.users.resetMfa>[1]) =>
+        identity.users.setStatus(id, 'active', p),
+    ],
+    [
+      'reset-mfa',
+      (id: string, p: Parameters<typeof identity.users.resetMfa>[1]) => identity.users.resetMfa(id, p),
+    ],
   ] as const) {
     app.post(
       `/api/users/:id/${action}`,
       {
         config: { access: ADMIN_ONLY },
-        schema: { tags: ['users'], summary: `${action} a user`, params: idParams, response: { 200: z.object({ user: userView }) } },
+        schema: {
+          tags: ['users'],
+          summary: `${action} a user`,
+          params: idParams,
+          response: { 200: z.object({ user: userView }) },
+        },
       },
       async (request) => ({ user: await run(request.params.id, request.principal!) }),
     );

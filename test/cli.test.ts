@@ -34,7 +34,11 @@ let dataDir: string;
 /** Runs `node bin/vigil.js <args>` in an empty working directory and collects its output. */
 function vigil(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: workDir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: workDir,
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
@@ -45,7 +49,9 @@ function vigil(args: string[], env: Record<string, string> = {}): Promise<CliRes
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`vigil ${args.join(' ')} did not finish in ${CLI_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(`vigil ${args.join(' ')} did not finish in ${CLI_TIMEOUT_MS} ms\n${stdout}\n${stderr}`),
+      );
     }, CLI_TIMEOUT_MS);
     child.on('error', reject);
     child.on('close', (code) => {
@@ -58,7 +64,10 @@ function vigil(args: string[], env: Record<string, string> = {}): Promise<CliRes
 /** `vigil <args> --data-dir <the test's dir>`; fails with the output when the exit code is not 0. */
 async function ok(args: string[], env: Record<string, string> = {}): Promise<string> {
   const r = await vigil([...args, '--data-dir', dataDir], env);
-  if (r.code !== 0) throw new Error(`vigil ${args.join(' ')} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(
+      `vigil ${args.join(' ')} exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`,
+    );
   return r.stdout;
 }
 
@@ -115,13 +124,19 @@ describe('vigil --help and config', () => {
     const out = await ok(['config', 'print'], { VIGIL_DATABASE_URL: 'postgres://u:secret@h/db' });
     expect(out).toContain('"url": "[redacted]"');
     expect(out).not.toContain('secret');
-    const printed = JSON.parse(out) as { dataDir: string; server: { port: number }; database: { url: string } };
+    const printed = JSON.parse(out) as {
+      dataDir: string;
+      server: { port: number };
+      database: { url: string };
+    };
     expect(printed.dataDir).toBe(dataDir);
     expect(printed.server.port).toBe(8080);
     expect(printed.database.url).toBe('[redacted]');
   });
 
-  it('config print honours --config, and the data dir flag wins over the file', { timeout: 60_000 }, async () => {
+  it('config print honours --config, and the data dir flag wins over the file', {
+    timeout: 60_000,
+  }, async () => {
     const file = join(workDir, 'vigil.yaml');
     writeFileSync(file, 'dataDir: /somewhere/else\nserver:\n  port: 9443\n');
     const out = await ok(['config', 'print', '--config', file]);
@@ -130,7 +145,9 @@ describe('vigil --help and config', () => {
     expect(printed.dataDir).toBe(dataDir);
   });
 
-  it('a config file with an unknown key exits non-zero naming the key, without a stack trace', { timeout: 60_000 }, async () => {
+  it('a config file with an unknown key exits non-zero naming the key, without a stack trace', {
+    timeout: 60_000,
+  }, async () => {
     const file = join(workDir, 'vigil.config.json');
     writeFileSync(file, JSON.stringify({ server: { prot: 8081 } }));
     const r = await fails(['config', 'print', '--config', file]);
@@ -158,7 +175,9 @@ describe('vigil --help and config', () => {
 });
 
 describe('vigil migrate', () => {
-  it('applies every migration, then --status shows each applied; a second run has nothing to do', { timeout: 90_000 }, async () => {
+  it('applies every migration, then --status shows each applied; a second run has nothing to do', {
+    timeout: 90_000,
+  }, async () => {
     const first = await ok(['migrate']);
     const appliedIds = [...first.matchAll(/^applied (\S+)$/gm)].map((m) => m[1]);
     expect(appliedIds.length).toBeGreaterThan(0);
@@ -183,8 +202,20 @@ describe('vigil migrate', () => {
 });
 
 describe('vigil user', () => {
-  it('adds a user with a one-time password and lists them, as text and JSON', { timeout: 120_000 }, async () => {
-    const out = await ok(['user', 'add', 'alice', '--role', 'clinician', '--name', 'Alice Ward', '--email', 'alice@example.org']);
+  it('adds a user with a one-time password and lists them, as text and JSON', {
+    timeout: 120_000,
+  }, async () => {
+    const out = await ok([
+      'user',
+      'add',
+      'alice',
+      '--role',
+      'clinician',
+      '--name',
+      'Alice Ward',
+      '--email',
+      'alice@example.org',
+    ]);
     expect(out).toContain('Created alice (clinician).');
     const otp = /one-time password: (\S+)/.exec(out)?.[1];
     expect(otp).toMatch(/^[A-Za-z0-9]{20}$/);
@@ -218,7 +249,8 @@ describe('vigil user', () => {
 
   it('a bad role fails naming the roles, and creates no user', { timeout: 90_000 }, async () => {
     const r = await fails(['user', 'add', 'bob', '--role', 'surgeon']);
-    for (const role of ['admin', 'analyst', 'privacy-officer', 'biomed', 'clinician', 'staff']) expect(r.stderr).toContain(role);
+    for (const role of ['admin', 'analyst', 'privacy-officer', 'biomed', 'clinician', 'staff'])
+      expect(r.stderr).toContain(role);
     expect(r.stderr).toContain('surgeon');
     expect(r.stdout).not.toContain('one-time password');
     const users = JSON.parse(await ok(['user', 'list', '--json'])) as unknown[];
@@ -245,12 +277,19 @@ describe('vigil user', () => {
     expect(r.stderr).toContain('username');
   });
 
-  it('disable, enable and reset-mfa change the user; an unknown user fails', { timeout: 120_000 }, async () => {
+  it('disable, enable and reset-mfa change the user; an unknown user fails', {
+    timeout: 120_000,
+  }, async () => {
     await ok(['user', 'add', 'alice', '--role', 'clinician']);
     expect(await ok(['user', 'disable', 'alice'])).toContain('alice: disabled');
-    let users = JSON.parse(await ok(['user', 'list', '--json'])) as Array<{ username: string; status: string }>;
+    let users = JSON.parse(await ok(['user', 'list', '--json'])) as Array<{
+      username: string;
+      status: string;
+    }>;
     expect(users.find((u) => u.username === 'alice')?.status).toBe('disabled');
-    expect((await ok(['user', 'list'])).split('\n').find((l) => l.startsWith('alice '))).toMatch(/\sdisabled\s/);
+    expect((await ok(['user', 'list'])).split('\n').find((l) => l.startsWith('alice '))).toMatch(
+      /\sdisabled\s/,
+    );
 
     expect(await ok(['user', 'enable', 'alice'])).toContain('alice: active');
     users = JSON.parse(await ok(['user', 'list', '--json'])) as Array<{ username: string; status: string }>;
@@ -378,7 +417,8 @@ describe('a CLI-created token at a running server', () => {
     expect(secret).toBeDefined();
 
     server = await startServer(dataDir, await freePort());
-    const overview = () => fetch(`${server!.url}/api/overview`, { headers: { authorization: `Bearer ${secret}` } });
+    const overview = () =>
+      fetch(`${server!.url}/api/overview`, { headers: { authorization: `Bearer ${secret}` } });
 
     const res = await overview();
     expect(res.status, server.output()).toBe(200);
@@ -390,7 +430,9 @@ describe('a CLI-created token at a running server', () => {
     // Without the token, or with a wrong secret, the same route is refused.
     expect((await fetch(`${server.url}/api/overview`)).status).toBe(401);
     const wrong = `${secret!.slice(0, -4)}AAAA`;
-    expect((await fetch(`${server.url}/api/overview`, { headers: { authorization: `Bearer ${wrong}` } })).status).toBe(401);
+    expect(
+      (await fetch(`${server.url}/api/overview`, { headers: { authorization: `Bearer ${wrong}` } })).status,
+    ).toBe(401);
 
     // The analyst token may not manage users (an admin-only route), but it is recognised.
     const users = await fetch(`${server.url}/api/users`, { headers: { authorization: `Bearer ${secret}` } });

@@ -308,6 +308,7 @@ describe('HTTP API', () => {
         if (res.statusCode === 429) {
           expect(res.json().error.code).toBe('RATE_LIMITED');
           expect(res.headers['retry-after']).toBeDefined();
+          expect(res.json().error.details.retryAfterSeconds).toBeGreaterThan(0);
         }
       }
       expect(codes).toContain(429);

@@ -1,14 +1,14 @@
 /**
- * Vigil for the HTTP benchmark: the built server on a fresh SQLite data directory, one event in
+ * Vigil for the HTTP benchmark: the server on a fresh SQLite data directory, one event in
  * the log, and an analyst API token; prints `{url, token}` on stdout.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const { validateConfig } = await import('../../dist/platform/config/index.js');
-const { silentLogger } = await import('../../dist/platform/log/index.js');
-const { startServer } = await import('../../dist/server/index.js');
+const { validateConfig } = await import('../../src/platform/config/index.js');
+const { silentLogger } = await import('../../src/platform/log/index.js');
+const { startServer } = await import('../../src/server/index.js');
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-'));
 const config = validateConfig({ dataDir, server: { port: 0 } });

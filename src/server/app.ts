@@ -11,6 +11,7 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { VigilError } from '../core/index.js';
 import { registerConsole } from './console.js';
 import { registerAuthentication, sessionCookieFor } from './plugins/authenticate.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -64,7 +65,14 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   registerErrorHandling(app);
   registerSecurityHeaders(app, tls);
   await app.register(fastifyCookie);
-  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    // Thrown, so the one error handler answers it in the usual shape, with the wait in details.
+    errorResponseBuilder: (_request, context) =>
+      new VigilError('RATE_LIMITED', `Too many attempts from your address. Wait ${Math.ceil(context.ttl / 1000)} seconds and try again.`, {
+        details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+      }),
+  });
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',

@@ -32,8 +32,9 @@ export async function startServer(
   let closing = false;
   let app: FastifyInstance;
   try {
-    const firstAdmin = await services.identity.users.ensureFirstAdmin();
+    // The log listens first, so the events of the first start (the first admin) are kept too.
     const activity = await services.activity.attach(services.bus);
+    const firstAdmin = await services.identity.users.ensureFirstAdmin();
     app = await buildApp(services, { isClosing: () => closing });
     const address = await app.listen({ host: config.server.host, port: config.server.port });
     const housekeeping = setInterval(() => {

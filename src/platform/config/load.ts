@@ -4,7 +4,7 @@
  * line flags. Validated once and deep-frozen. Any problem throws a `VigilError('CONFIG_INVALID')`
  * whose message names each key and what is wrong with it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -57,12 +57,28 @@ export function validateConfig(input: unknown, cwd = process.cwd()): Readonly<Vi
   return deepFreeze(config);
 }
 
+/** Reads at most MAX_CONFIG_BYTES + 1 bytes, so a huge file (or /dev/zero) is refused without being read whole. */
+function readBounded(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const read = readSync(fd, buf, n, buf.length - n, null);
+      if (read === 0) break;
+      n += read;
+      if (n > MAX_CONFIG_BYTES) throw new Error('larger than 1 MiB');
+    }
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
-    const buf = readFileSync(file);
-    if (buf.length > MAX_CONFIG_BYTES) throw new Error('larger than 1 MiB');
-    text = buf.toString('utf8');
+    text = readBounded(file).toString('utf8');
   } catch (err) {
     throw new VigilError('CONFIG_INVALID', `Cannot read config file ${file}: ${(err as Error).message}`);
   }

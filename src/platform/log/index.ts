@@ -26,6 +26,14 @@ export const REDACT_PATHS = [
   'config.bus.natsToken',
 ];
 
+/**
+ * What a request log line holds: method, path and id. The query string is dropped because search
+ * parameters can carry PHI (a patient's name in a FHIR search); headers and bodies never appear.
+ */
+function requestSummary(req: { method?: string; url?: string; id?: string; ip?: string }) {
+  return { method: req.method, path: typeof req.url === 'string' ? req.url.split('?')[0] : undefined, id: req.id, ip: req.ip };
+}
+
 export interface LogOptions {
   level?: string;
   /** Where lines go (default stdout). Tests pass a stream to read them back. */
@@ -38,6 +46,7 @@ export function createLogger(options: LogOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { service: 'vigil' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { req: requestSummary },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     options.destination,

@@ -402,6 +402,35 @@ async function stopServer(child: ChildProcess): Promise<number | null> {
   return code;
 }
 
+describe('vigil demo', () => {
+  it('on a busy port fails mentioning --port but still shows the demo administrator it created', {
+    timeout: 180_000,
+  }, async () => {
+    const busy = createServer();
+    const port = await new Promise<number>((resolve, reject) => {
+      busy.on('error', reject);
+      busy.listen(0, '127.0.0.1', () => {
+        const address = busy.address();
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
+    });
+    try {
+      const r = await fails(['demo', '--port', String(port)], { VIGIL_LOG_LEVEL: 'warn' });
+      expect(r.stderr).toContain('--port');
+      expect(r.stdout).toMatch(/username: admin/);
+      expect(r.stdout).toMatch(/one-time password: [A-Za-z0-9]{20}\b/);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+    // The data is seeded; the administrator exists.
+    const users = JSON.parse(await ok(['user', 'list', '--json'])) as Array<{
+      username: string;
+      role: string;
+    }>;
+    expect(users).toContainEqual(expect.objectContaining({ username: 'admin', role: 'admin' }));
+  });
+});
+
 describe('a CLI-created token at a running server', () => {
   let server: Server | undefined;
 

@@ -353,11 +353,9 @@ describe('vigil start: start-up failures are one clear line', () => {
     expect(proc.stdout()).not.toContain('Vigil is listening');
   });
 
-  // KNOWN BUG (src/server/index.ts, startServer): ensureFirstAdmin() runs before app.listen(), so a
-  // start that fails on a busy port creates `admin` with a one-time password nobody ever sees, and
-  // every later start prints none. `it.fails` keeps this reproduction green until the fix lands;
-  // then it turns red: make it a plain `it`.
-  it.fails('after a start that failed on a busy port, the next start still shows the first administrator', {
+  // The first administrator is created only once the server listens: a start that fails on a busy
+  // port must not create an admin whose one-time password nobody ever sees.
+  it('after a start that failed on a busy port, the next start still shows the first administrator', {
     timeout: 120_000,
   }, async () => {
     const busy = createServer();

@@ -17,7 +17,10 @@ export const ERROR_CODES = {
   MFA_REQUIRED: { status: 403, meaning: 'The session must pass MFA (or enrol) before this route.' },
   MFA_INVALID: { status: 401, meaning: 'The one-time code or recovery code is wrong or was already used.' },
   PASSWORD_CHANGE_REQUIRED: { status: 403, meaning: 'The one-time password must be replaced first.' },
-  CSRF: { status: 403, meaning: 'A state-changing request with a session cookie lacked the right X-CSRF-Token header.' },
+  CSRF: {
+    status: 403,
+    meaning: 'A state-changing request with a session cookie lacked the right X-CSRF-Token header.',
+  },
   FORBIDDEN: { status: 403, meaning: 'The principal is authenticated but its role does not allow this.' },
   ACCOUNT_DISABLED: { status: 403, meaning: 'The account is disabled.' },
   ACCOUNT_LOCKED: { status: 423, meaning: 'Too many failed logins; the account is locked for a while.' },

@@ -69,9 +69,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     global: false,
     // Thrown, so the one error handler answers it in the usual shape, with the wait in details.
     errorResponseBuilder: (_request, context) =>
-      new VigilError('RATE_LIMITED', `Too many attempts from your address. Wait ${Math.ceil(context.ttl / 1000)} seconds and try again.`, {
-        details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
-      }),
+      new VigilError(
+        'RATE_LIMITED',
+        `Too many attempts from your address. Wait ${Math.ceil(context.ttl / 1000)} seconds and try again.`,
+        {
+          details: { retryAfterSeconds: Math.ceil(context.ttl / 1000) },
+        },
+      ),
   });
   await app.register(fastifySwagger, {
     openapi: {

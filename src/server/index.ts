@@ -34,9 +34,10 @@ export async function startServer(
   try {
     // The log listens first, so the events of the first start (the first admin) are kept too.
     const activity = await services.activity.attach(services.bus);
-    const firstAdmin = await services.identity.users.ensureFirstAdmin();
     app = await buildApp(services, { isClosing: () => closing });
     const address = await app.listen({ host: config.server.host, port: config.server.port });
+    // Only once listening: a start that fails (a busy port) must not create an admin nobody sees.
+    const firstAdmin = await services.identity.users.ensureFirstAdmin();
     const housekeeping = setInterval(() => {
       void Promise.all([
         services.identity.sessions.prune(),

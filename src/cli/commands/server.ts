@@ -65,7 +65,19 @@ export function registerServerCommands(program: Command): void {
         ...serverOverrides(opts),
         ...(globals.dataDir || process.env.VIGIL_DATA_DIR ? {} : { dataDir: './vigil-demo-data' }),
       });
-      await run(config, await seedDemo(config));
+      const created = await seedDemo(config);
+      try {
+        await run(config, created);
+      } catch (err) {
+        // The administrator exists now: a later `vigil demo` finds the data seeded and shows no
+        // password, so show it before the start-up error or nobody could ever sign in as admin.
+        if (created) {
+          process.stdout.write(
+            `\nThe demo administrator was created before the server failed to start:\n  username: ${created.username}\n  one-time password: ${created.oneTimePassword}\n\n`,
+          );
+        }
+        throw err;
+      }
     });
 }
 

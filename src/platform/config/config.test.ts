@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -288,6 +288,25 @@ describe('loadConfig: unreadable files', () => {
     const err = configError(() => loadConfig({ cwd: dir, env: {}, file: 'huge.json' }));
     expect(err.message).toContain(file);
     expect(err.message).toContain('1 MiB');
+  });
+
+  it('a file exactly 1 MiB long is still read', () => {
+    const head = '{"dataDir": "';
+    const tail = '"}';
+    write('big.json', `${head}${'y'.repeat(1024 * 1024 - head.length - tail.length)}${tail}`);
+    expect(loadConfig({ cwd: dir, env: {}, file: 'big.json' }).dataDir).toMatch(/y{1000}$/);
+  });
+
+  it.runIf(existsSync('/dev/zero'))('an endless file (/dev/zero) is refused without reading it whole', () => {
+    const err = configError(() => loadConfig({ cwd: dir, env: {}, file: '/dev/zero' }));
+    expect(err.message).toContain('/dev/zero');
+    expect(err.message).toContain('1 MiB');
+  });
+
+  it('a directory given as the file is an error naming it', () => {
+    mkdirSync(path.join(dir, 'conf.d'));
+    const err = configError(() => loadConfig({ cwd: dir, env: {}, file: 'conf.d' }));
+    expect(err.message).toContain(path.join(dir, 'conf.d'));
   });
 
   it('a missing explicit file is an error naming it (not a silent fallback to defaults)', () => {

@@ -31,7 +31,12 @@ export const REDACT_PATHS = [
  * parameters can carry PHI (a patient's name in a FHIR search); headers and bodies never appear.
  */
 function requestSummary(req: { method?: string; url?: string; id?: string; ip?: string }) {
-  return { method: req.method, path: typeof req.url === 'string' ? req.url.split('?')[0] : undefined, id: req.id, ip: req.ip };
+  return {
+    method: req.method,
+    path: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,
+    id: req.id,
+    ip: req.ip,
+  };
 }
 
 export interface LogOptions {

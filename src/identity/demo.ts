@@ -84,6 +84,7 @@ export async function identityDemoSeed(
   const passwordHash = await hashPassword(demoPassword);
   const total = DEMO_STAFF.reduce((n, d) => n + d.count, 0);
   const taken = new Set<string>();
+  const examples = new Map<Role, string>();
   let done = 0;
   for (const dept of DEMO_STAFF) {
     for (let i = 0; i < dept.count; i++) {
@@ -96,6 +97,7 @@ export async function identityDemoSeed(
         username = `${first}.${last}`.toLowerCase();
       } while (taken.has(username));
       taken.add(username);
+      if (!examples.has(dept.role)) examples.set(dept.role, username);
       const existing = await users.get(username);
       if (!existing) {
         const { user } = await users.create({
@@ -113,8 +115,9 @@ export async function identityDemoSeed(
       progress(++done, total);
     }
   }
+  const sample = [...examples].map(([role, name]) => `${name} (${role})`).join(', ');
   return {
-    summary: `${total} people in ${DEMO_STAFF.length} departments (one shared demo password)`,
+    summary: `${total} people in ${DEMO_STAFF.length} departments, for example ${sample}`,
     demoPassword,
   };
 }

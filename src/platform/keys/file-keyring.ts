@@ -69,9 +69,10 @@ export class FileKeyRing implements KeyRing {
 
   rotate(): string {
     const next = String(this.#keks.size === 0 ? 1 : Number(this.kekIds().at(-1)) + 1).padStart(4, '0');
-    const key = randomBytes(KEY_BYTES);
-    writeKeyFile(path.join(this.#dir, `kek-${next}.key`), key);
-    this.#keks.set(next, key);
+    const file = path.join(this.#dir, `kek-${next}.key`);
+    writeKeyFile(file, randomBytes(KEY_BYTES));
+    // Read back: if another process created this version at the same moment, its key is the one.
+    this.#keks.set(next, readKeyFile(file));
     this.#current = next;
     return next;
   }
@@ -117,12 +118,25 @@ export class FileKeyRing implements KeyRing {
       key = Buffer.from(hkdfSync('sha256', this.#root, Buffer.alloc(0), `vigil:${purpose}`, KEY_BYTES));
       this.#derived.set(purpose, key);
     }
-    return key;
+    return Buffer.from(key); // a copy: a caller that changes it cannot corrupt the key
   }
 }
 
+/**
+ * Writes a key atomically: a temporary file, then a hard link to the final name, which fails if
+ * the name exists. Two processes starting at once on an empty directory never see a half-written
+ * key; the loser of the race reads the winner's key.
+ */
 function writeKeyFile(file: string, key: Buffer): void {
-  writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(tmp, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
 }
 
 function readKeyFile(file: string): Buffer {

@@ -4,7 +4,7 @@
  * a demo hospital on its first start).
  */
 import type { Command } from 'commander';
-import { seededRng } from '../../core/index.js';
+import { seededRng, VigilError } from '../../core/index.js';
 import type { VigilConfig } from '../../platform/config/index.js';
 import { createLogger } from '../../platform/log/index.js';
 import { createServices, startServer } from '../../server/index.js';
@@ -52,6 +52,34 @@ export function registerServerCommands(program: Command): void {
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .action(async (opts: { port?: number; host?: string }, cmd: Command) => {
       await run(configFrom(cmd, serverOverrides(opts)));
+    });
+
+  program
+    .command('worker')
+    .description('consume events without serving HTTP (distributed mode: bus.kind=nats)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const config = configFrom(cmd);
+      if (config.bus.kind !== 'nats') {
+        throw new VigilError(
+          'CONFIG_INVALID',
+          'vigil worker shares work over NATS: set bus.kind=nats (VIGIL_BUS_KIND=nats) and bus.natsUrl. With the in-process bus, `vigil start` does all the work.',
+        );
+      }
+      const logger = createLogger({ level: config.log.level });
+      const services = await createServices(config, logger);
+      const consumers = [await services.activity.attach(services.bus)];
+      process.stdout.write(
+        `Vigil worker consuming from ${config.bus.natsUrl} (stream ${config.bus.stream})\n`,
+      );
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(signal, () => {
+          void (async () => {
+            for (const c of consumers) await c.close();
+            await services.close();
+            process.exit(0);
+          })();
+        });
+      }
     });
 
   program

@@ -32,6 +32,9 @@ function leaves(schema: z.core.$ZodType, prefix: string[], out: Map<string, { pa
     for (const [k, child] of Object.entries(s.shape)) leaves(child as z.core.$ZodType, [...prefix, k], out);
     return;
   }
+  // A list of objects (access.applications) is set in the config file only.
+  const element = (s._zod.def as { element?: z.core.$ZodType }).element;
+  if (type === 'array' && element && unwrap(element) instanceof z.ZodObject) return;
   const leaf: Leaf =
     type === 'number'
       ? 'number'

@@ -5,6 +5,7 @@
  * `auth.sessionIdleMinutes` ← `VIGIL_AUTH_SESSION_IDLE_MINUTES` (see env.ts).
  */
 import { z } from 'zod';
+import { ROLES } from '../../core/index.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -84,6 +85,71 @@ export const configSchema = z
         lockoutMinutes: z.number().int().min(1).max(1440).default(15),
         /** Requests per minute per address on the login and MFA routes. */
         rateLimitPerMinute: z.number().int().min(1).max(10_000).default(30),
+      })
+      .strict()
+      .prefault({}),
+    access: z
+      .object({
+        /**
+         * Applications the reverse proxy protects: a request's host and path select the first that
+         * matches. A request that matches none is denied.
+         */
+        applications: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1).max(100),
+                /** Host as the proxy forwards it (`X-Forwarded-Host`), lower case, optional `:port`. */
+                host: z.string().min(1).max(253),
+                pathPrefix: z.string().startsWith('/').default('/'),
+                /** Roles allowed in; `any` admits every signed-in role. */
+                roles: z.union([z.literal('any'), z.array(z.enum(ROLES)).min(1)]).default('any'),
+                /** Risk (0-100) from which MFA is asked again, and from which access is denied. */
+                stepUpRisk: z.number().int().min(0).max(100).default(40),
+                denyRisk: z.number().int().min(1).max(101).default(80),
+                /** Hours of the day (24 h, local time of the server) the application may be used. */
+                allowedHours: z
+                  .object({
+                    start: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/),
+                    end: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/),
+                    /** ISO weekdays, 1 = Monday. */
+                    days: z.array(z.number().int().min(1).max(7)).min(1).default([1, 2, 3, 4, 5, 6, 7]),
+                  })
+                  .strict()
+                  .optional(),
+                /** Network zones allowed; default all. */
+                zones: z
+                  .array(z.enum(['lan', 'vpn', 'partner', 'internet']))
+                  .min(1)
+                  .optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+        /** Address ranges (CIDR) of the hospital's networks; everything else is `internet`. */
+        zones: z
+          .object({
+            lan: z.array(z.string()).default([]),
+            vpn: z.array(z.string()).default([]),
+            partner: z.array(z.string()).default([]),
+          })
+          .strict()
+          .prefault({}),
+        /** Proxies whose `X-Forwarded-For` is believed (addresses or CIDRs); others' is ignored. */
+        trustedProxies: z.array(z.string()).default(['127.0.0.1', '::1']),
+        /** Public base URL of the portal (`https://apps.hospital.org/access`); default: same origin. */
+        portalUrl: z.string().url().optional(),
+        /** Minutes a step-up MFA check stays valid for the session. */
+        stepUpValidMinutes: z.number().int().min(1).max(1440).default(15),
+        /** Days a recognised-device cookie lives. */
+        deviceCookieDays: z.number().int().min(1).max(730).default(180),
+        /** Speed (km/h) between two sign-ins above which travel is impossible. */
+        impossibleTravelKmh: z.number().int().min(100).max(20_000).default(900),
+        /** MaxMind-format databases (City, ASN); default: the data package's, when installed. */
+        geoipCityFile: z.string().optional(),
+        geoipAsnFile: z.string().optional(),
+        /** Files of addresses/CIDRs to deny (one per line, `#` comments), e.g. a Tor exit list. */
+        blocklistFiles: z.array(z.string()).default([]),
       })
       .strict()
       .prefault({}),

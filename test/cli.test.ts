@@ -8,24 +8,15 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, cleanEnv, freePort, ROOT } from './support/processes.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'vigil.js');
 const CLI_TIMEOUT_MS = 90_000;
 
 interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-/** The environment without any VIGIL_* variable of the caller, plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('VIGIL_')) env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
 }
 
 let workDir: string;
@@ -338,18 +329,6 @@ describe('vigil token', () => {
 });
 
 // ---- A CLI-created token against a running server ----
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 interface Server {
   child: ChildProcess;

@@ -1,0 +1,111 @@
+/**
+ * @module vault/migrations
+ * The vault schema. Append new migrations; never edit an applied one.
+ */
+import { sql } from 'kysely';
+import type { Migration } from '../platform/db/index.js';
+
+/** The hash that the first audit entry chains to: 32 zero bytes, hex. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The vault's migrations, in order, for the composition root's `ALL_MIGRATIONS`. */
+export const vaultMigrations: Migration[] = [
+  {
+    id: 'vault-0001-keys-resources-search-audit',
+    async up(db) {
+      await db.schema
+        .createTable('vault_data_keys')
+        .addColumn('owner', 'text', (c) => c.primaryKey())
+        .addColumn('wrapped_key', 'text')
+        .addColumn('kek_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('rewrapped_at', 'text')
+        .addColumn('destroyed_at', 'text')
+        .execute();
+      // Rotation asks "which keys are not under the current KEK?"; keyset-paged by owner.
+      await db.schema
+        .createIndex('vault_data_keys_kek')
+        .on('vault_data_keys')
+        .columns(['kek_id', 'owner'])
+        .execute();
+
+      await db.schema
+        .createTable('vault_resources')
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('version_id', 'text', (c) => c.notNull())
+        .addColumn('key_owner', 'text', (c) => c.notNull())
+        .addColumn('last_updated', 'text', (c) => c.notNull())
+        .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_resources_pk', ['resource_type', 'id', 'version_id'])
+        .execute();
+      // Erasure finds every resource of a patient through its key owner.
+      await db.schema
+        .createIndex('vault_resources_owner')
+        .on('vault_resources')
+        .columns(['key_owner', 'resource_type', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('vault_search')
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('param', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull())
+        // The primary key is the lookup index (type, param, hash → ids) and removes duplicate tokens.
+        .addPrimaryKeyConstraint('vault_search_pk', ['resource_type', 'param', 'token_hash', 'resource_id'])
+        .execute();
+      // Re-indexing and erasure delete a resource's rows.
+      await db.schema
+        .createIndex('vault_search_resource')
+        .on('vault_search')
+        .columns(['resource_type', 'resource_id'])
+        .execute();
+
+      await db.schema
+        .createTable('vault_audit')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text', (c) => c.notNull())
+        .addColumn('actor_role', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('resources', 'text', (c) => c.notNull())
+        .addColumn('patient_ref', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('break_glass_reason', 'text')
+        .addColumn('search_result_ids', 'text')
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .execute();
+      await db.schema
+        .createIndex('vault_audit_patient')
+        .on('vault_audit')
+        .columns(['patient_ref', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('vault_audit_actor')
+        .on('vault_audit')
+        .columns(['actor_id', 'seq'])
+        .execute();
+      await db.schema.createIndex('vault_audit_time').on('vault_audit').columns(['time']).execute();
+
+      await db.schema
+        .createTable('vault_audit_head')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await sql`insert into vault_audit_head (id, seq, hash) values (1, 0, ${GENESIS_HASH})`.execute(db);
+
+      await db.schema
+        .createTable('vault_audit_checkpoints')
+        .addColumn('upto_seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('signature', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+];

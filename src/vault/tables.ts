@@ -1,0 +1,114 @@
+/**
+ * @module vault/tables
+ * Row types of the vault tables. No column holds plaintext patient data: resource bodies are
+ * AES-256-GCM ciphertext, data keys are sealed by the KeyRing, searchable values are keyed hashes
+ * (blind indexes), and the audit trail names patients only by a keyed hash. Times are ISO-8601 UTC
+ * text; booleans are 0/1 integers; 64-bit counters come back from PostgreSQL as strings, so readers
+ * convert them with `Number()`.
+ */
+import type { Kysely } from 'kysely';
+
+/**
+ * One data key per owner (`Patient/<id>`, or `type/<ResourceType>` for resources with no patient).
+ * `wrapped_key` is the 32-byte key sealed by the KeyRing with aad `vault-data-key|<owner>`;
+ * `kek_id` repeats the KEK the seal was made with so rotation finds the stale rows by index. A
+ * destroyed (crypto-shredded) key keeps its row as a tombstone with `wrapped_key` null, so no new
+ * key is ever silently created for an erased patient.
+ */
+export type DataKeyRow = {
+  owner: string;
+  wrapped_key: string | null;
+  kek_id: string | null;
+  created_at: string;
+  rewrapped_at: string | null;
+  destroyed_at: string | null;
+};
+
+/** One version of one resource: the body is ciphertext bound to `resource_type|id|version_id`. */
+export type ResourceRow = {
+  resource_type: string;
+  id: string;
+  version_id: string;
+  key_owner: string;
+  last_updated: string;
+  deleted: number;
+  body: string;
+};
+
+/** One blind-index token of one resource: `token_hash` is a truncated HMAC (see blind-index.ts). */
+export type SearchRow = {
+  resource_type: string;
+  resource_id: string;
+  param: string;
+  token_hash: string;
+};
+
+/** One audit entry, a link of the hash chain (see audit-trail.ts). JSON arrays are text. */
+export type AuditRow = {
+  seq: number | string;
+  time: string;
+  actor_id: string;
+  actor_role: string;
+  action: string;
+  resources: string;
+  patient_ref: string | null;
+  outcome: string;
+  break_glass_reason: string | null;
+  search_result_ids: string | null;
+  prev_hash: string;
+  hash: string;
+};
+
+/** The single chain-head row (`id` = 1): the last seq and hash, locked by every append. */
+export type AuditHeadRow = {
+  id: number;
+  seq: number | string;
+  hash: string;
+};
+
+/** A signed statement "the chain up to `upto_seq` ends in `hash`". */
+export type AuditCheckpointRow = {
+  upto_seq: number | string;
+  hash: string;
+  signature: string;
+  key_id: string;
+  created_at: string;
+};
+
+/** Every vault table, for `db.withTables<VaultTables>()`. */
+export type VaultTables = {
+  vault_data_keys: DataKeyRow;
+  vault_resources: ResourceRow;
+  vault_search: SearchRow;
+  vault_audit: AuditRow;
+  vault_audit_head: AuditHeadRow;
+  vault_audit_checkpoints: AuditCheckpointRow;
+};
+
+/** The names of the vault tables (the plaintext scan in the tests walks all of them). */
+export const VAULT_TABLES = [
+  'vault_data_keys',
+  'vault_resources',
+  'vault_search',
+  'vault_audit',
+  'vault_audit_head',
+  'vault_audit_checkpoints',
+] as const;
+
+/**
+ * A Kysely database or transaction of any table map: what the vault's methods accept as `exec`
+ * so a caller's transaction (whatever tables its domain declares) carries the vault's writes.
+ * Structural on purpose: `Kysely<A>` and `Transaction<B>` do not assign to one generic type.
+ */
+export interface VaultExecutor {
+  readonly isTransaction: boolean;
+  readonly withTables: unknown;
+}
+
+/**
+ * A database or transaction seen as the vault's tables. A caller's `Transaction` stays a
+ * transaction: `withTables` keeps its connection.
+ */
+export function vaultDb(db: VaultExecutor): Kysely<VaultTables> {
+  return (db as unknown as Kysely<object>).withTables<VaultTables>() as unknown as Kysely<VaultTables>;
+}

@@ -7,10 +7,18 @@
  * access gateway acts on to revoke them.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { type Clock, type EventInput, makeEvent, newId, VigilError } from '../core/index.js';
+import {
+  type Clock,
+  type CsvLimits,
+  type CsvSource,
+  type EventInput,
+  makeEvent,
+  newId,
+  readCsv,
+  VigilError,
+} from '../core/index.js';
 import type { Bus } from '../platform/bus/index.js';
 import { type AnyDb, toCount } from '../platform/db/index.js';
-import { type CsvLimits, type CsvSource, readCsv } from './csv.js';
 import {
   checkDate,
   checkEmail,

@@ -21,7 +21,6 @@ export {
   type QuizQuestion,
   toLearnerCourse,
 } from './courses.js';
-export { type CsvLimits, type CsvRecord, type CsvSource, DEFAULT_CSV_LIMITS, readCsv } from './csv.js';
 export {
   type Actor,
   Directory,

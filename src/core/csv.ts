@@ -1,6 +1,6 @@
 /**
- * @module awareness/csv
- * An RFC 4180 CSV reader for staff-directory imports: quoted fields, doubled quotes, line breaks
+ * @module core/csv
+ * An RFC 4180 CSV reader (staff-directory imports, the IEEE OUI registry, …): quoted fields, doubled quotes, line breaks
  * inside quotes, CRLF or LF line ends, a UTF-8 byte-order mark. It reads chunk by chunk and stops
  * as soon as a limit (bytes, records, fields, field length) is passed, so an oversized or hostile
  * upload never costs more memory than the limits allow.
@@ -8,7 +8,7 @@
  * Why our own: the format is small, and an importer that must report "row 412, column email" and
  * refuse half-broken files needs exact control of record numbers and malformed-quote handling.
  */
-import { VigilError } from '../core/index.js';
+import { VigilError } from './errors.js';
 
 /** Limits of one CSV read; defaults fit a hospital of 100,000 staff. */
 export interface CsvLimits {

@@ -4,8 +4,9 @@
  */
 import type { Benchmark, Figure } from './figure.js';
 import { httpBenchmark } from './http.bench.js';
+import { sensorBenchmark } from './sensor.bench.js';
 
-const ALL: Benchmark[] = [httpBenchmark];
+const ALL: Benchmark[] = [httpBenchmark, sensorBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

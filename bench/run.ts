@@ -2,11 +2,13 @@
  * `npm run bench [name…]`: runs the benchmarks under bench/ (all, or those named), prints a table,
  * then one JSON line per figure.
  */
+
+import { accessBenchmark } from './access.bench.js';
 import type { Benchmark, Figure } from './figure.js';
 import { httpBenchmark } from './http.bench.js';
 import { sensorBenchmark } from './sensor.bench.js';
 
-const ALL: Benchmark[] = [httpBenchmark, sensorBenchmark];
+const ALL: Benchmark[] = [httpBenchmark, accessBenchmark, sensorBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -8,6 +8,14 @@ import { as, type Browser, type ServerFixture, serverFixture, signIn } from './s
 /** The only routes reachable without signing in. Adding one here is a security decision. */
 const PUBLIC_ROUTES = [
   'GET /*',
+  // Access gateway: the reverse proxy asks /access/check on behalf of a browser, and the portal's
+  // sign-in pages must be reachable before signing in. Each authenticates the gateway cookie itself
+  // and checks a CSRF token on every form post.
+  'GET /access/check',
+  'GET /access/login',
+  'GET /access/portal.css',
+  'POST /access/login',
+  'POST /access/logout',
   'GET /api/auth/session',
   'GET /api/openapi.json',
   'GET /healthz',

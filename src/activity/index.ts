@@ -39,6 +39,16 @@ export const activityMigrations: Migration[] = [
   },
 ];
 
+/**
+ * Telemetry comes in volumes that an event log should not hold: network events (`net.*` from the
+ * sensor, `zeek.*` from Zeek logs) and the gateway's per-request decisions (`access.decision`, kept
+ * in the access domain's own table). They stay on the bus for detection; the devices, access and
+ * detection domains keep their state and aggregates.
+ */
+export function isTelemetry(kind: string): boolean {
+  return kind.startsWith('net.') || kind.startsWith('zeek.') || kind === 'access.decision';
+}
+
 export interface KindCount {
   kind: string;
   count: number;
@@ -55,8 +65,9 @@ export class ActivityLog {
 
   /** Stores a batch in one statement; an event already stored (redelivery) is skipped. */
   async record(events: readonly VigilEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const rows = events.map((e) => ({
+    const kept = events.filter((e) => !isTelemetry(e.kind));
+    if (kept.length === 0) return;
+    const rows = kept.map((e) => ({
       id: e.id,
       time: e.time,
       kind: e.kind,

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../core/index.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerSensorCommands } from './commands/sensor.js';
 import { registerServerCommands } from './commands/server.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerAdminCommands(program);
+  registerSensorCommands(program);
   return program;
 }
 

@@ -1,0 +1,40 @@
+/**
+ * @module access/deps
+ * What the gateway needs, passed in by the composition root.
+ */
+import { createHash } from 'node:crypto';
+import type { Clock } from '../core/index.js';
+import type { Identity } from '../identity/index.js';
+import type { Bus } from '../platform/bus/index.js';
+import type { VigilConfig } from '../platform/config/index.js';
+import type { AnyDb } from '../platform/db/index.js';
+import type { KeyRing } from '../platform/keys/index.js';
+import type { Logger } from '../platform/log/index.js';
+import type { AwarenessSignals } from './awareness.js';
+import type { EchoBus } from './echo-bus.js';
+import type { GeoSignals } from './geo.js';
+
+export interface AccessDeps {
+  db: AnyDb;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  keys: KeyRing;
+  identity: Identity;
+  config: VigilConfig['access'];
+  auth: VigilConfig['auth'];
+  /** Default: reports nothing. */
+  awareness?: AwarenessSignals;
+  /** Default: no GeoIP data (geo signals say unknown). */
+  geo?: GeoSignals;
+  /** When given, identity's events reach the session cache synchronously (same-process invalidation). */
+  echo?: EchoBus;
+}
+
+/** The session id identity stores: SHA-256 hex of the token. */
+export function sessionIdOf(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Identity's session token shape: 32 random bytes, base64url. */
+export const SESSION_TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;

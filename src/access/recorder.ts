@@ -1,0 +1,92 @@
+/**
+ * @module access/recorder
+ * Every decision is published on the bus (`access.decision`) and kept in the table of recent
+ * decisions. At thousands of checks a second, both happen in batches (one bus publish and one
+ * transaction per batch), off the request's path. The queue is bounded: when it is full, callers
+ * wait for the flush (back-pressure), nothing is dropped.
+ */
+import { type EventInput, makeEvent } from '../core/index.js';
+import type { Bus } from '../platform/bus/index.js';
+import type { Logger } from '../platform/log/index.js';
+import type { AccessStore } from './store.js';
+import type { Decision } from './types.js';
+
+const BATCH = 500;
+const MAX_QUEUE = 20_000;
+
+export function decisionEvent(d: Decision): EventInput {
+  return {
+    id: d.id,
+    time: d.time,
+    kind: 'access.decision',
+    source: 'access',
+    severity: d.decision === 'deny' ? 'medium' : d.decision === 'step-up' ? 'low' : 'info',
+    ...(d.user ? { user: { id: d.user.id, name: d.user.name, role: d.user.roles.join(',') } } : {}),
+    ...(d.sourceIp ? { net: { srcIp: d.sourceIp } } : {}),
+    data: {
+      decision: d.decision,
+      risk: d.risk,
+      app: d.app,
+      host: d.host,
+      path: d.path,
+      method: d.method,
+      reasons: d.reasons
+        .filter((r) => r.score > 0 || r.deny)
+        .map((r) => ({ signal: r.signal, score: r.score, reason: r.reason })),
+    },
+  };
+}
+
+export class DecisionRecorder {
+  private queue: Decision[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: AccessStore,
+    private readonly bus: Bus,
+    private readonly logger: Logger,
+    private readonly intervalMs = 200,
+  ) {}
+
+  /** Queues a decision; resolves at once unless the queue is full. */
+  async record(d: Decision): Promise<void> {
+    this.queue.push(d);
+    if (this.queue.length >= MAX_QUEUE) await this.flush();
+    else if (this.queue.length >= BATCH) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.intervalMs);
+  }
+
+  /** Writes and publishes everything queued so far. */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.flushing) await this.flushing;
+    if (!this.queue.length) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.flushing = this.write(batch).finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+    if (this.queue.length) await this.flush();
+  }
+
+  private async write(batch: Decision[]): Promise<void> {
+    try {
+      await this.store.insertDecisions(batch);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message, n: batch.length }, 'could not store access decisions');
+    }
+    try {
+      await this.bus.publish(batch.map((d) => makeEvent(decisionEvent(d))));
+    } catch (err) {
+      this.logger.error(
+        { err: (err as Error).message, n: batch.length },
+        'could not publish access decisions',
+      );
+    }
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * @module access/store
+ * The gateway's rows: recent decisions (written in batches), gateway sessions, known devices,
+ * learned hours and analysts' blocks. Only sign-in, step-up and cache refills read or write here;
+ * an established session's check never does.
+ */
+import type { Kysely } from 'kysely';
+import type { AnyDb } from '../platform/db/index.js';
+import { emptyHistogram, type HourHistogram, parseHistogram } from './hours.js';
+import type { AccessBlockRow, AccessSessionRow, AccessTables } from './tables.js';
+import type { Decision, SignalResult } from './types.js';
+
+/** A decision as the console lists it. */
+export interface DecisionView extends Omit<Decision, 'user'> {
+  userId: string | null;
+  username: string | null;
+}
+
+export class AccessStore {
+  private readonly db: Kysely<AccessTables>;
+
+  constructor(db: AnyDb) {
+    this.db = db.withTables<AccessTables>();
+  }
+
+  async insertDecisions(decisions: readonly Decision[]): Promise<void> {
+    if (!decisions.length) return;
+    const rows = decisions.map((d) => ({
+      id: d.id,
+      time: d.time,
+      user_id: d.user?.id ?? null,
+      username: d.user?.name ?? null,
+      app: d.app,
+      decision: d.decision,
+      risk: d.risk,
+      reasons: JSON.stringify(d.reasons),
+      source_ip: d.sourceIp,
+      host: d.host,
+      path: d.path?.slice(0, 512) ?? null,
+      method: d.method,
+    }));
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < rows.length; i += 200) {
+        await trx
+          .insertInto('access_decisions')
+          .values(rows.slice(i, i + 200))
+          .execute();
+      }
+    });
+  }
+
+  /** Most recent first; optionally one user's or one decision kind's. */
+  async recentDecisions(opts: {
+    limit: number;
+    userId?: string | undefined;
+    decision?: string | undefined;
+  }): Promise<DecisionView[]> {
+    let q = this.db
+      .selectFrom('access_decisions')
+      .selectAll()
+      .orderBy('time', 'desc')
+      .orderBy('id', 'desc')
+      .limit(opts.limit);
+    if (opts.userId) q = q.where('user_id', '=', opts.userId);
+    if (opts.decision) q = q.where('decision', '=', opts.decision);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      time: r.time,
+      decision: r.decision as Decision['decision'],
+      risk: Number(r.risk),
+      app: r.app,
+      userId: r.user_id,
+      username: r.username,
+      sourceIp: r.source_ip,
+      host: r.host,
+      path: r.path,
+      method: r.method,
+      reasons: parseReasons(r.reasons),
+    }));
+  }
+
+  /** Deletes decisions older than `before` (ISO time). */
+  async pruneDecisions(before: string): Promise<number> {
+    const res = await this.db.deleteFrom('access_decisions').where('time', '<', before).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  async insertSession(row: AccessSessionRow): Promise<void> {
+    await this.db.insertInto('access_sessions').values(row).execute();
+  }
+
+  async session(id: string): Promise<AccessSessionRow | undefined> {
+    return this.db.selectFrom('access_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async deleteSession(id: string): Promise<void> {
+    await this.db.deleteFrom('access_sessions').where('id', '=', id).execute();
+  }
+
+  /** Marks a gateway session revoked; returns its user, or null when there is no such session. */
+  async revokeSession(id: string, at: string): Promise<string | null> {
+    const row = await this.session(id);
+    if (!row) return null;
+    await this.db.updateTable('access_sessions').set({ revoked_at: at }).where('id', '=', id).execute();
+    return row.user_id;
+  }
+
+  async sessions(opts: { limit: number; userId?: string | undefined }): Promise<AccessSessionRow[]> {
+    let q = this.db
+      .selectFrom('access_sessions')
+      .selectAll()
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .limit(opts.limit);
+    if (opts.userId) q = q.where('user_id', '=', opts.userId);
+    return q.execute();
+  }
+
+  async pruneSessions(createdBefore: string): Promise<void> {
+    await this.db.deleteFrom('access_sessions').where('created_at', '<', createdBefore).execute();
+  }
+
+  async knownDevices(userId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('access_devices')
+      .select('device_id')
+      .where('user_id', '=', userId)
+      .execute();
+    return rows.map((r) => r.device_id);
+  }
+
+  async rememberDevice(userId: string, deviceId: string, at: string): Promise<void> {
+    const res = await this.db
+      .updateTable('access_devices')
+      .set({ last_seen_at: at })
+      .where('user_id', '=', userId)
+      .where('device_id', '=', deviceId)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) > 0) return;
+    await this.db
+      .insertInto('access_devices')
+      .values({ user_id: userId, device_id: deviceId, first_seen_at: at, last_seen_at: at })
+      .onConflict((oc) => oc.columns(['user_id', 'device_id']).doUpdateSet({ last_seen_at: at }))
+      .execute();
+  }
+
+  async hours(userId: string): Promise<HourHistogram> {
+    const row = await this.db
+      .selectFrom('access_profiles')
+      .select('hours')
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return row ? parseHistogram(row.hours) : emptyHistogram();
+  }
+
+  async saveHours(userId: string, hours: HourHistogram, at: string): Promise<void> {
+    const text = JSON.stringify(hours);
+    await this.db
+      .insertInto('access_profiles')
+      .values({ user_id: userId, hours: text, updated_at: at })
+      .onConflict((oc) => oc.column('user_id').doUpdateSet({ hours: text, updated_at: at }))
+      .execute();
+  }
+
+  async addBlock(row: AccessBlockRow): Promise<void> {
+    await this.db.insertInto('access_blocks').values(row).execute();
+  }
+
+  async blocks(): Promise<AccessBlockRow[]> {
+    return this.db.selectFrom('access_blocks').selectAll().orderBy('created_at', 'desc').execute();
+  }
+}
+
+function parseReasons(text: string): SignalResult[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? (v as SignalResult[]) : [];
+  } catch {
+    return [];
+  }
+}

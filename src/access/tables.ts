@@ -1,0 +1,61 @@
+/**
+ * @module access/tables
+ * Row types of the gateway's tables. Times are ISO-8601 UTC text; lists are JSON text. The session
+ * rows extend identity's sessions (same id: the SHA-256 of the token) with what the gateway needs:
+ * the device and when MFA was last done, so a step-up is bound to a device and an address.
+ */
+export type AccessDecisionRow = {
+  id: string;
+  time: string;
+  user_id: string | null;
+  username: string | null;
+  app: string | null;
+  decision: string;
+  risk: number;
+  reasons: string;
+  source_ip: string | null;
+  host: string | null;
+  path: string | null;
+  method: string | null;
+};
+
+export type AccessSessionRow = {
+  id: string;
+  user_id: string;
+  device_id: string | null;
+  ip: string | null;
+  created_at: string;
+  mfa_at: string | null;
+  mfa_device_id: string | null;
+  mfa_ip: string | null;
+  revoked_at: string | null;
+};
+
+export type AccessDeviceRow = {
+  user_id: string;
+  device_id: string;
+  first_seen_at: string;
+  last_seen_at: string;
+};
+
+export type AccessProfileRow = {
+  user_id: string;
+  hours: string;
+  updated_at: string;
+};
+
+export type AccessBlockRow = {
+  id: string;
+  cidr: string;
+  reason: string;
+  created_by: string | null;
+  created_at: string;
+};
+
+export type AccessTables = {
+  access_decisions: AccessDecisionRow;
+  access_sessions: AccessSessionRow;
+  access_devices: AccessDeviceRow;
+  access_profiles: AccessProfileRow;
+  access_blocks: AccessBlockRow;
+};

@@ -1,0 +1,83 @@
+/**
+ * The gateway's tables on every engine: decisions in batches and back with their reasons, gateway
+ * sessions and their revocation, known devices, learned hours, blocks.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { accessMigrations } from '../../src/access/index.js';
+import { AccessStore } from '../../src/access/store.js';
+import { runMigrations } from '../../src/platform/db/index.js';
+import { testDatabases } from '../support/databases.js';
+
+for (const engine of testDatabases()) {
+  describe(`access store (${engine.name})`, () => {
+    afterAll(() => engine.cleanup());
+
+    it('keeps decisions, sessions, devices, hours and blocks', async () => {
+      const database = await engine.open();
+      try {
+        await runMigrations(database, accessMigrations);
+        const store = new AccessStore(database.db);
+        const decisions = Array.from({ length: 450 }, (_, i) => ({
+          id: `d${String(i).padStart(4, '0')}`,
+          time: new Date(Date.parse('2026-06-01T08:00:00Z') + i * 1000).toISOString(),
+          decision: (i % 2 ? 'allow' : 'deny') as 'allow' | 'deny',
+          risk: i % 100,
+          app: 'ehr',
+          user: { id: 'u1', name: 'alice', roles: ['clinician' as const] },
+          sourceIp: '10.0.0.1',
+          host: 'ehr.test',
+          path: '/x',
+          method: 'GET',
+          reasons: [{ signal: 'zone', score: 0, reason: 'network zone lan' }],
+        }));
+        await store.insertDecisions(decisions);
+        const recent = await store.recentDecisions({ limit: 3, userId: 'u1', decision: 'deny' });
+        expect(recent.map((d) => d.id)).toEqual(['d0448', 'd0446', 'd0444']);
+        expect(recent[0]!.reasons[0]!.reason).toBe('network zone lan');
+        expect(await store.pruneDecisions('2026-06-01T08:01:00.000Z')).toBe(60);
+
+        await store.insertSession({
+          id: 's1',
+          user_id: 'u1',
+          device_id: 'dev',
+          ip: '10.0.0.1',
+          created_at: '2026-06-01T08:00:00Z',
+          mfa_at: null,
+          mfa_device_id: null,
+          mfa_ip: null,
+          revoked_at: null,
+        });
+        expect((await store.sessions({ limit: 10 })).map((s) => s.id)).toEqual(['s1']);
+        expect(await store.revokeSession('s1', '2026-06-01T09:00:00Z')).toBe('u1');
+        expect(await store.revokeSession('nope', '2026-06-01T09:00:00Z')).toBeNull();
+        expect((await store.session('s1'))?.revoked_at).toBe('2026-06-01T09:00:00Z');
+        expect(await store.sessions({ limit: 10 })).toEqual([]);
+
+        await store.rememberDevice('u1', 'dev', '2026-06-01T08:00:00Z');
+        await store.rememberDevice('u1', 'dev', '2026-06-02T08:00:00Z');
+        expect(await store.knownDevices('u1')).toEqual(['dev']);
+
+        const hours = Array.from({ length: 24 }, (_, i) => i);
+        await store.saveHours('u1', hours, '2026-06-01T08:00:00Z');
+        await store.saveHours(
+          'u1',
+          hours.map((h) => h + 1),
+          '2026-06-01T09:00:00Z',
+        );
+        expect((await store.hours('u1'))[0]).toBe(1);
+        expect((await store.hours('u2')).every((n) => n === 0)).toBe(true);
+
+        await store.addBlock({
+          id: 'b1',
+          cidr: '203.0.113.0/24',
+          reason: 'scan',
+          created_by: 'ada',
+          created_at: '2026-06-01T08:00:00Z',
+        });
+        expect((await store.blocks()).map((b) => b.cidr)).toEqual(['203.0.113.0/24']);
+      } finally {
+        await database.close();
+      }
+    });
+  });
+}

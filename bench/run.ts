@@ -7,8 +7,9 @@ import { accessBenchmark } from './access.bench.js';
 import type { Benchmark, Figure } from './figure.js';
 import { httpBenchmark } from './http.bench.js';
 import { sensorBenchmark } from './sensor.bench.js';
+import { sigmaBenchmark } from './sigma.bench.js';
 
-const ALL: Benchmark[] = [httpBenchmark, accessBenchmark, sensorBenchmark];
+const ALL: Benchmark[] = [httpBenchmark, accessBenchmark, sensorBenchmark, sigmaBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

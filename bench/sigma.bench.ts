@@ -10,8 +10,8 @@ import { compileRule, loadRules, mapEvtx, RuleSet, type SigmaEvent } from '../sr
 import { type Benchmark, figure } from './figure.js';
 
 const DATA = join(import.meta.dirname, '../../shared/data/sigma');
-const TARGET_EVENTS = Number(process.env.BENCH_SIGMA_EVENTS ?? 300_000);
-const NAIVE_EVENTS = Number(process.env.BENCH_SIGMA_NAIVE_EVENTS ?? 2_000);
+const TARGET_EVENTS = Number(process.env.BENCH_SIGMA_EVENTS ?? 30_000);
+const NAIVE_EVENTS = Number(process.env.BENCH_SIGMA_NAIVE_EVENTS ?? 30);
 
 function jsonStream(text: string): SigmaEvent[] {
   const out: SigmaEvent[] = [];

@@ -40,6 +40,8 @@ export class AccessAdmin {
     const userId = await this.store.revokeSession(sessionId, this.deps.clock.now().toISOString());
     if (!userId) throw new VigilError('NOT_FOUND', 'No such gateway session');
     this.cache.drop(sessionId);
+    // The sign-in behind it ends too, so the same cookie cannot reach the console either.
+    await this.deps.identity.sessions.revokeById(sessionId);
     await this.publish('access.session.revoked', actor, { sessionId, userId });
   }
 

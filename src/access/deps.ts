@@ -5,13 +5,12 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
-import type { Bus } from '../platform/bus/index.js';
+import type { Bus, EchoBus } from '../platform/bus/index.js';
 import type { VigilConfig } from '../platform/config/index.js';
 import type { AnyDb } from '../platform/db/index.js';
 import type { KeyRing } from '../platform/keys/index.js';
 import type { Logger } from '../platform/log/index.js';
 import type { AwarenessSignals } from './awareness.js';
-import type { EchoBus } from './echo-bus.js';
 import type { GeoSignals } from './geo.js';
 
 export interface AccessDeps {

@@ -22,7 +22,6 @@ import { AccessStore } from './store.js';
 
 export { type AwarenessSignals, type AwarenessState, neutralAwareness } from './awareness.js';
 export type { AccessDeps } from './deps.js';
-export { EchoBus } from './echo-bus.js';
 export type { HeaderBag } from './forwarded.js';
 export type { CheckOutcome, Credentials } from './gateway.js';
 export { type GeoInfo, type GeoSignals, noGeo } from './geo.js';

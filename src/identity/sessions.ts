@@ -123,6 +123,12 @@ export class Sessions {
     await tables(this.deps.db).deleteFrom('sessions').where('id', '=', sha256(token)).execute();
   }
 
+  /** Ends one session by its id (the stored hash, as `Principal.credentialId` gives it). */
+  async revokeById(id: string): Promise<boolean> {
+    const res = await tables(this.deps.db).deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
   async revokeAllFor(userId: string): Promise<void> {
     await tables(this.deps.db).deleteFrom('sessions').where('user_id', '=', userId).execute();
   }

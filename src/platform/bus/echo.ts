@@ -1,13 +1,12 @@
 /**
- * @module access/echo-bus
+ * @module platform/bus/echo
  * A `Bus` decorator that hands every published event to in-process listeners synchronously, before
  * the bus has it. The gateway's session cache needs this: when identity disables a user or a
  * session is revoked in this process, the very next check must see it, not whenever the bus
- * delivers. Other processes learn the same through their bus subscription. (This belongs in
- * platform/bus; it lives here until that folder grows it.)
+ * delivers. Other processes learn the same through their bus subscription.
  */
-import type { VigilEvent } from '../core/index.js';
-import type { Bus, BusStats, SubscribeOptions, Subscription } from '../platform/bus/index.js';
+import type { VigilEvent } from '../../core/index.js';
+import type { Bus, BusStats, SubscribeOptions, Subscription } from './bus.js';
 
 export type EventListener = (event: VigilEvent) => void;
 

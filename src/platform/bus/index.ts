@@ -11,6 +11,7 @@ import { NatsBus } from './nats.js';
 
 export { type Bus, type BusStats, type SubscribeOptions, type Subscription, subjectMatches } from './bus.js';
 export { SUBSCRIBE_DEFAULTS } from './common.js';
+export { EchoBus, type EventListener } from './echo.js';
 export { DEFAULT_MEMORY_CAPACITY, MemoryBus, type MemoryBusOptions } from './memory.js';
 export { consumerName, NatsBus, type NatsBusConnectOptions, type NatsBusOptions } from './nats.js';
 

@@ -2,9 +2,18 @@
  * @module vault
  * The patient-data vault's security core: envelope encryption (a data key per patient, wrapped by
  * the KeyRing), sealed resource versions, streamed binary encryption, KEK rotation, crypto-shredding,
- * blind indexes for search, and the tamper-evident audit trail with signed checkpoints. The FHIR
- * API is built on this face; nothing here knows HTTP.
+ * blind indexes for search, and the tamper-evident audit trail with signed checkpoints; and on top
+ * of it the FHIR R4 repository (`createVault`): versioned CRUD, search, Bundles, AuditEvent views,
+ * the CapabilityStatement and bulk NDJSON import. Nothing here knows HTTP.
  */
+export {
+  type AccessAction,
+  type AccessDecision,
+  type AccessPolicy,
+  type AccessQuestion,
+  rolePolicy,
+  type VaultPrincipal,
+} from './access-policy.js';
 export {
   type AuditAction,
   type AuditActor,
@@ -13,6 +22,7 @@ export {
   type AuditOutcome,
   linkHash,
 } from './audit-entry.js';
+export { auditEventOf } from './audit-events.js';
 export { type AuditCheckpoint, AuditTrail, type AuditTrailOptions } from './audit-trail.js';
 export {
   type AuditProblem,
@@ -28,6 +38,9 @@ export {
   type SearchParamRegistry,
   TOKEN_HASH_BYTES,
 } from './blind-index.js';
+export { type ImportOptions, type ImportSummary, importNdjson, ndjsonFiles } from './bulk-import.js';
+export { MAX_BUNDLE_ENTRIES } from './bundle.js';
+export { etagOf, historyBundle, searchsetBundle } from './bundle-views.js';
 export { canonicalJson, type Json } from './canonical-json.js';
 export { CheckpointSigner, verifyCheckpointSignature } from './checkpoint-signer.js';
 export {
@@ -38,9 +51,13 @@ export {
   keyOwner,
 } from './data-keys.js';
 export { type ErasureDeps, type ErasureResult, erasePatient, type LegalHoldCheck } from './erasure.js';
+export { AUDIT_EVENT, type FhirResource, isStoredType, STORED_TYPES } from './fhir-types.js';
+export { validateFhir, warmUpValidation } from './fhir-validation.js';
+export { AccessDeniedError } from './interactions.js';
 export { GENESIS_HASH, vaultMigrations } from './migrations.js';
 export { type Coded, foldName, type IndexValue, normalise, type ParamKind } from './normalise.js';
 export { type PatientRefHasher, patientRefHasher } from './patient-ref.js';
+export type { StoredVersion } from './repository.js';
 export { openResource, type ResourceRef, resourceAad, sealResource } from './resource-cipher.js';
 export {
   type ResourceVersion,
@@ -48,6 +65,8 @@ export {
   SealedResourceStore,
 } from './resources.js';
 export { type RewrapOptions, type RewrapProgress, rewrapDataKeys } from './rotation.js';
+export { DEFAULT_COUNT, MAX_COUNT, type SearchPage } from './search.js';
+export { VAULT_SEARCH_PARAMS } from './search-values.js';
 export {
   DEFAULT_CHUNK_SIZE,
   DecryptStream,
@@ -58,3 +77,4 @@ export {
   type StreamDigest,
 } from './stream-cipher.js';
 export { VAULT_TABLES, type VaultExecutor, type VaultTables } from './tables.js';
+export { createVault, type ImportResult, Vault, type VaultDeps } from './vault.js';

@@ -108,4 +108,30 @@ export const vaultMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    id: 'vault-0002-current-versions',
+    async up(db) {
+      await db.schema
+        .createTable('vault_current')
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('version_id', 'integer', (c) => c.notNull())
+        .addColumn('key_owner', 'text', (c) => c.notNull())
+        .addColumn('last_updated', 'text', (c) => c.notNull())
+        .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint('vault_current_pk', ['resource_type', 'id'])
+        .execute();
+      // Type scans and `_lastUpdated` ranges: (type, last_updated); access checks go by key owner.
+      await db.schema
+        .createIndex('vault_current_updated')
+        .on('vault_current')
+        .columns(['resource_type', 'last_updated'])
+        .execute();
+      await db.schema
+        .createIndex('vault_current_owner')
+        .on('vault_current')
+        .columns(['key_owner', 'resource_type'])
+        .execute();
+    },
+  },
 ];

@@ -4,7 +4,7 @@
  * with associated data binding type, id and version (see resource-cipher.ts). This is the storage
  * floor the FHIR layer builds on; versioning rules, history and search semantics live there.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { VigilError } from '../core/index.js';
 import type { AnyDb } from '../platform/db/index.js';
 import { type DataKeyStore, keyOwner } from './data-keys.js';
@@ -79,7 +79,9 @@ export class SealedResourceStore {
       .where('resource_type', '=', ref.resourceType)
       .where('id', '=', ref.id);
     if (ref.versionId !== undefined) q = q.where('version_id', '=', ref.versionId);
-    else q = q.orderBy('last_updated', 'desc').orderBy('version_id', 'desc').limit(1);
+    // Latest = highest version. Version ids are text: "10" sorts before "9", so order numeric ids by
+    // length first (a clock that stepped back must not make an older version "latest" either).
+    else q = q.orderBy(sql`length(version_id)`, 'desc').orderBy('version_id', 'desc').limit(1);
     const row = await q.executeTakeFirst();
     if (!row) return null;
     const key = await this.#dataKeys.existingKey(row.key_owner, db);

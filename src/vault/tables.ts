@@ -35,6 +35,21 @@ export type ResourceRow = {
   body: string;
 };
 
+/**
+ * The head of each resource's history: its latest version (an integer, so "latest" never depends
+ * on text ordering), whether that version is a deletion, and its key owner (which decides access
+ * without decrypting). `last_updated` is the server's write time (not clinical data), so
+ * `_lastUpdated` searches and ranges run in SQL. Kept in the same transaction as the version.
+ */
+export type CurrentRow = {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  key_owner: string;
+  last_updated: string;
+  deleted: number;
+};
+
 /** One blind-index token of one resource: `token_hash` is a truncated HMAC (see blind-index.ts). */
 export type SearchRow = {
   resource_type: string;
@@ -79,6 +94,7 @@ export type AuditCheckpointRow = {
 export type VaultTables = {
   vault_data_keys: DataKeyRow;
   vault_resources: ResourceRow;
+  vault_current: CurrentRow;
   vault_search: SearchRow;
   vault_audit: AuditRow;
   vault_audit_head: AuditHeadRow;
@@ -89,6 +105,7 @@ export type VaultTables = {
 export const VAULT_TABLES = [
   'vault_data_keys',
   'vault_resources',
+  'vault_current',
   'vault_search',
   'vault_audit',
   'vault_audit_head',

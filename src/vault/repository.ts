@@ -1,0 +1,241 @@
+/**
+ * @module vault/repository
+ * Versioned FHIR storage inside a caller's transaction: the head of each resource
+ * (`vault_current`), its encrypted versions (`SealedResourceStore`) and its blind-index rows, kept
+ * in step. No access checks or audit here: `interactions.ts` wraps every call with both, so the
+ * repository can serve single requests, Bundles and bulk import alike.
+ */
+import { type Kysely, sql } from 'kysely';
+import { type Clock, VigilError } from '../core/index.js';
+import type { BlindIndex } from './blind-index.js';
+import { type DataKeyStore, keyOwner } from './data-keys.js';
+import type { FhirResource } from './fhir-types.js';
+import { openResource } from './resource-cipher.js';
+import type { SealedResourceStore } from './resources.js';
+import { indexEntriesOf } from './search-values.js';
+import type { CurrentRow, VaultTables } from './tables.js';
+
+/** One decrypted version of a resource, with its place in the history. */
+export interface StoredVersion {
+  resource: FhirResource;
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  deleted: boolean;
+  patientId: string | null;
+}
+
+/** The patient id a data-key owner names (`Patient/<id>`), or null for a type key. */
+export function patientOfOwner(owner: string): string | null {
+  return owner.startsWith('Patient/') ? owner.slice('Patient/'.length) : null;
+}
+
+/** What a write stores. */
+export interface WriteInput {
+  resource: FhirResource;
+  id: string;
+  patientId: string | null;
+  /** When set, the current version must be this one (If-Match); 0 means "must not exist". */
+  expectedVersion?: number | undefined;
+  deleted?: boolean;
+}
+
+// Rows per batched head/body read: far below every engine's parameter limit.
+const READ_CHUNK = 200;
+
+/** Versioned, encrypted, indexed resource storage (see the module comment). */
+export class FhirRepository {
+  readonly #resources: SealedResourceStore;
+  readonly #index: BlindIndex;
+  readonly #dataKeys: DataKeyStore;
+  readonly #clock: Clock;
+
+  constructor(deps: {
+    resources: SealedResourceStore;
+    index: BlindIndex;
+    dataKeys: DataKeyStore;
+    clock: Clock;
+  }) {
+    this.#resources = deps.resources;
+    this.#index = deps.index;
+    this.#dataKeys = deps.dataKeys;
+    this.#clock = deps.clock;
+  }
+
+  /** The head row of a resource, or undefined when it never existed. */
+  async head(db: Kysely<VaultTables>, type: string, id: string): Promise<CurrentRow | undefined> {
+    const row = await db
+      .selectFrom('vault_current')
+      .selectAll()
+      .where('resource_type', '=', type)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? { ...row, version_id: Number(row.version_id), deleted: Number(row.deleted) } : undefined;
+  }
+
+  /** One decrypted version; null when absent. */
+  async version(
+    db: Kysely<VaultTables>,
+    type: string,
+    id: string,
+    versionId: number,
+  ): Promise<StoredVersion | null> {
+    const v = await this.#resources.read({ resourceType: type, id, versionId: String(versionId) }, db);
+    if (!v) return null;
+    return {
+      resource: JSON.parse(v.body.toString('utf8')) as FhirResource,
+      resourceType: type,
+      id,
+      versionId,
+      lastUpdated: v.lastUpdated,
+      deleted: v.deleted,
+      patientId: patientOfOwner(v.keyOwner),
+    };
+  }
+
+  /** The version numbers of a resource, newest first. */
+  async versions(db: Kysely<VaultTables>, type: string, id: string): Promise<number[]> {
+    const rows = await db
+      .selectFrom('vault_resources')
+      .select('version_id')
+      .where('resource_type', '=', type)
+      .where('id', '=', id)
+      .execute();
+    return rows.map((r) => Number(r.version_id)).sort((a, b) => b - a);
+  }
+
+  /**
+   * The current, non-deleted versions of many resources of one type, decrypted in batches (one
+   * query per 200). Resources whose patient was erased are left out. Order follows `ids`.
+   */
+  async currentMany(db: Kysely<VaultTables>, type: string, ids: readonly string[]): Promise<StoredVersion[]> {
+    const byId = new Map<string, StoredVersion>();
+    for (let i = 0; i < ids.length; i += READ_CHUNK) {
+      const chunk = ids.slice(i, i + READ_CHUNK);
+      const rows = await db
+        .selectFrom('vault_current as c')
+        .innerJoin('vault_resources as r', (j) =>
+          j
+            .onRef('r.resource_type', '=', 'c.resource_type')
+            .onRef('r.id', '=', 'c.id')
+            .on('r.version_id', '=', sql<string>`cast(c.version_id as text)`),
+        )
+        .select(['c.id', 'c.version_id', 'c.key_owner', 'c.last_updated', 'r.body'])
+        .where('c.resource_type', '=', type)
+        .where('c.id', 'in', chunk)
+        .where('c.deleted', '=', 0)
+        .execute();
+      for (const row of rows) {
+        let key: Buffer;
+        try {
+          key = await this.#dataKeys.existingKey(row.key_owner, db);
+        } catch (err) {
+          if (err instanceof VigilError && err.code === 'NOT_FOUND') continue; // erased
+          throw err;
+        }
+        try {
+          const versionId = Number(row.version_id);
+          const body = openResource(
+            key,
+            { resourceType: type, id: row.id, versionId: String(versionId) },
+            row.body,
+          );
+          byId.set(row.id, {
+            resource: JSON.parse(body.toString('utf8')) as FhirResource,
+            resourceType: type,
+            id: row.id,
+            versionId,
+            lastUpdated: row.last_updated,
+            deleted: false,
+            patientId: patientOfOwner(row.key_owner),
+          });
+        } finally {
+          key.fill(0);
+        }
+      }
+    }
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /**
+   * Writes the next version: checks the expected version, encrypts the body with `meta.versionId`
+   * and `meta.lastUpdated` set, moves the head, and replaces the index rows (removes them for a
+   * deletion). CONFLICT when another writer took the version number first.
+   */
+  async write(db: Kysely<VaultTables>, input: WriteInput): Promise<StoredVersion> {
+    const type = input.resource.resourceType;
+    const head = await this.head(db, type, input.id);
+    const current = head?.version_id ?? 0;
+    if (input.expectedVersion !== undefined && input.expectedVersion !== current) {
+      throw new VigilError(
+        'CONFLICT',
+        current === 0
+          ? `${type}/${input.id} does not exist (If-Match expected version ${input.expectedVersion})`
+          : `${type}/${input.id} is at version ${current}, not ${input.expectedVersion}`,
+        { details: { fhirStatus: 412, fhirCode: 'conflict', currentVersion: current } },
+      );
+    }
+    const versionId = current + 1;
+    const lastUpdated = this.#clock.now().toISOString();
+    const { resourceType, id: _ignored, meta, ...rest } = input.resource;
+    const resource: FhirResource = {
+      resourceType,
+      id: input.id,
+      meta: { ...(meta ?? {}), versionId: String(versionId), lastUpdated },
+      ...rest,
+    };
+    const deleted = input.deleted === true;
+    const owner = keyOwner(type, input.patientId);
+    await this.#resources.write(
+      {
+        resourceType: type,
+        id: input.id,
+        versionId: String(versionId),
+        patientId: input.patientId,
+        lastUpdated,
+        deleted,
+        body: JSON.stringify(resource),
+      },
+      db,
+    );
+    const values = {
+      version_id: versionId,
+      key_owner: owner,
+      last_updated: lastUpdated,
+      deleted: deleted ? 1 : 0,
+    };
+    if (head) {
+      const res = await db
+        .updateTable('vault_current')
+        .set(values)
+        .where('resource_type', '=', type)
+        .where('id', '=', input.id)
+        .where('version_id', '=', current)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1)
+        throw new VigilError('CONFLICT', `${type}/${input.id} changed meanwhile; retry`);
+    } else {
+      await db
+        .insertInto('vault_current')
+        .values({ resource_type: type, id: input.id, ...values })
+        .execute();
+    }
+    if (deleted) await this.#index.removeResources(type, [input.id], db);
+    else
+      await this.#index.indexResource(
+        { resourceType: type, id: input.id },
+        indexEntriesOf(resource, input.patientId),
+        db,
+      );
+    return {
+      resource,
+      resourceType: type,
+      id: input.id,
+      versionId,
+      lastUpdated,
+      deleted,
+      patientId: input.patientId,
+    };
+  }
+}

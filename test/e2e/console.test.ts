@@ -19,7 +19,10 @@ import {
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-const SCREENSHOT = join(REPO_ROOT, 'test-results', 'console-overview.png');
+const RESULTS = join(REPO_ROOT, 'test-results');
+const SCREENSHOT = join(RESULTS, 'console-overview.png');
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 860 };
 const NEW_PASSWORD = 'Calm-harbour-lantern-47';
 const UI_TIMEOUT = 30_000;
 
@@ -53,7 +56,7 @@ describe.skipIf(!hasChromium)(suiteTitle, () => {
         '--disable-sync',
       ],
     });
-    context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 860 } });
+    context = await browser.newContext({ baseURL: server.url, viewport: DESKTOP });
     context.setDefaultTimeout(UI_TIMEOUT);
     page = await context.newPage();
     page.on('pageerror', (err) => pageProblems.push(`page error: ${err.message}`));
@@ -157,8 +160,10 @@ describe.skipIf(!hasChromium)(suiteTitle, () => {
       await expect(page.getByTestId('current-role').textContent()).resolves.toBe('Administrator');
       await expect(page.getByTestId('nav-users').isVisible()).resolves.toBe(true);
       await expect(page.getByTestId('nav-tokens').isVisible()).resolves.toBe(true);
+      await expect(page.getByTestId('nav-events').isVisible()).resolves.toBe(true);
+      await expect(page.getByTestId('nav-access').isVisible()).resolves.toBe(true);
 
-      mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+      mkdirSync(RESULTS, { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       expect(existsSync(SCREENSHOT)).toBe(true);
     });
@@ -213,6 +218,109 @@ describe.skipIf(!hasChromium)(suiteTitle, () => {
     });
   }, 90_000);
 
+  /** A full-page screenshot at desktop width, and one at phone width. */
+  async function screenshots(name: string): Promise<void> {
+    mkdirSync(RESULTS, { recursive: true });
+    // From the top: a full-page shot of a scrolled page draws the sticky header mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true });
+    await page.setViewportSize(PHONE);
+    try {
+      await page.screenshot({ path: join(RESULTS, `${name}-phone.png`), fullPage: true });
+    } finally {
+      await page.setViewportSize(DESKTOP);
+    }
+    expect(existsSync(join(RESULTS, `${name}.png`))).toBe(true);
+  }
+
+  it('shows the event log with the sign-in, filtered and expandable', async () => {
+    await step(async () => {
+      await page.getByTestId('nav-events').click();
+      await page.getByRole('heading', { level: 1, name: 'Event log' }).waitFor();
+      const login = page.locator('[data-testid="event-row"][data-kind="auth.login.succeeded"]').first();
+      await login.waitFor();
+
+      // The kind filter asks the server for that prefix only.
+      await page.getByTestId('events-kind').selectOption('user.');
+      await page.locator('[data-testid="event-row"][data-kind^="user."]').first().waitFor();
+      const kinds = await page
+        .getByTestId('event-row')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-kind') ?? ''));
+      expect(kinds.length).toBeGreaterThan(0);
+      expect(kinds.every((k) => k.startsWith('user.'))).toBe(true);
+      await page.getByTestId('events-kind').selectOption('auth.');
+      await login.waitFor();
+
+      // Each event opens to its JSON, as text.
+      await login.getByTestId('event-expand').click();
+      const json = page.getByTestId('event-json').first();
+      await json.waitFor();
+      const text = (await json.textContent()) ?? '';
+      expect(JSON.parse(text)).toMatchObject({ kind: 'auth.login.succeeded' });
+      expect(await login.getByTestId('event-expand').getAttribute('aria-expanded')).toBe('true');
+
+      await screenshots('console-events');
+    });
+  }, 60_000);
+
+  it('blocks an address range on the remote access page, and shows the server refusing a bad one', async () => {
+    await step(async () => {
+      await page.getByTestId('nav-access').click();
+      await page.getByRole('heading', { level: 1, name: 'Remote access' }).waitFor();
+      // A fresh server has no gateway traffic: each list says so.
+      await page.getByTestId('decisions-empty').waitFor();
+      await page.getByTestId('blocks-empty').waitFor();
+
+      await page.getByTestId('block-cidr').fill('203.0.113.0/24');
+      await page.getByTestId('block-reason').fill('Password spraying against the portal');
+      await page.getByTestId('block-submit').click();
+      const row = page.locator('[data-testid="block-row"][data-cidr="203.0.113.0/24"]');
+      await row.waitFor();
+      await expect(row.textContent()).resolves.toContain('Password spraying against the portal');
+      await expect(row.textContent()).resolves.toContain(server!.adminUsername);
+      await page.getByTestId('block-notice').waitFor();
+
+      // The server validates the address; its 400 message names the field and shows at it.
+      await page.getByTestId('block-cidr').fill('203.0.113.0/33');
+      await page.getByTestId('block-reason').fill('Typo check');
+      await page.getByTestId('block-submit').click();
+      const error = page.getByTestId('block-cidr-error');
+      await error.waitFor();
+      await expect(error.textContent()).resolves.toBe('cidr: not an IPv4/IPv6 address or CIDR range');
+      expect(await page.getByTestId('block-cidr').getAttribute('aria-invalid')).toBe('true');
+      expect(await page.locator('[data-testid="block-row"]').count()).toBe(1);
+
+      // A check as a reverse proxy would ask it (from 127.0.0.1, a trusted proxy by default): with no
+      // application configured the gateway denies, and the decision lists with its reason.
+      const check = await page.request.get('/access/check', {
+        headers: {
+          'x-original-uri': '/chart/',
+          'x-original-method': 'GET',
+          'x-forwarded-host': 'ehr.hospital.example',
+          'x-forwarded-proto': 'https',
+          'x-forwarded-for': '203.0.113.9',
+        },
+      });
+      expect(check.status()).toBe(403);
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      const denied = page.locator('[data-testid="decision-row"][data-decision="deny"]').first();
+      await denied.waitFor();
+      await expect(denied.getByTestId('decision-badge').textContent()).resolves.toBe('Denied');
+      await expect(denied.textContent()).resolves.toContain('203.0.113.9');
+      await denied.getByTestId('decision-expand').click();
+      const reason = page.getByTestId('decision-reason').first();
+      await reason.waitFor();
+      await expect(reason.textContent()).resolves.toContain(
+        'no protected application for ehr.hospital.example',
+      );
+      await page.getByTestId('stat-access-deny').and(page.locator('[data-value="1"]')).waitFor();
+
+      await screenshots('console-access');
+      await page.getByTestId('nav-overview').click();
+      await expectOverview();
+    });
+  }, 60_000);
+
   it('signs out, and back in with the password and a fresh TOTP code', async () => {
     await step(async () => {
       await page.getByTestId('sign-out').click();
@@ -259,8 +367,16 @@ describe.skipIf(!hasChromium)(suiteTitle, () => {
         await expect(biomed.getByTestId('nav-overview').isVisible()).resolves.toBe(true);
         expect(await biomed.getByTestId('nav-users').count()).toBe(0);
         expect(await biomed.getByTestId('nav-tokens').count()).toBe(0);
+        expect(await biomed.getByTestId('nav-events').count()).toBe(0);
+        expect(await biomed.getByTestId('nav-access').count()).toBe(0);
         await biomed.getByTestId('nav-overview').click();
         await biomed.getByTestId('stat-users-total').waitFor();
+
+        // A direct address of a page the role may not use says so.
+        for (const path of ['/events', '/access']) {
+          await biomed.goto(path);
+          await biomed.getByRole('heading', { level: 1, name: 'Not available to your role' }).waitFor();
+        }
       } finally {
         await other.close();
       }

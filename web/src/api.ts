@@ -3,14 +3,20 @@
  * carries the CSRF token that the last session answer gave (kept in memory only, never stored).
  */
 import type {
+  AccessBlock,
+  AccessDecision,
   ApiToken,
+  DecisionFilter,
   EnrollConfirm,
   EnrollStart,
+  EventFilter,
+  GatewaySession,
   NewUser,
   Overview,
   Role,
   Session,
   User,
+  VigilEvent,
 } from './types.js';
 
 /** An error answer from the server, or a network failure (`code` NETWORK). */
@@ -128,6 +134,16 @@ export function describeError(err: unknown): string {
   return 'Something went wrong. Please try again.';
 }
 
+/** `?a=1&b=2` from the parameters that have a value ('' when none do). */
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== '') search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
 export const api = {
   session: async (): Promise<Session> => remember(await request<Session>('GET', '/api/auth/session')),
   login: async (username: string, password: string): Promise<Session> =>
@@ -168,4 +184,28 @@ export const api = {
     request('POST', '/api/tokens', { name, role }),
   revokeToken: (id: string): Promise<void> =>
     request<void>('DELETE', `/api/tokens/${encodeURIComponent(id)}`),
+
+  events: async (filter: EventFilter): Promise<VigilEvent[]> =>
+    (
+      await request<{ events: VigilEvent[] }>(
+        'GET',
+        `/api/events${query({ limit: filter.limit, kind: filter.kind })}`,
+      )
+    ).events,
+
+  accessDecisions: async (filter: DecisionFilter): Promise<AccessDecision[]> =>
+    (
+      await request<{ decisions: AccessDecision[] }>(
+        'GET',
+        `/api/access/decisions${query({ limit: filter.limit, decision: filter.decision, userId: filter.userId })}`,
+      )
+    ).decisions,
+  accessSessions: async (): Promise<GatewaySession[]> =>
+    (await request<{ sessions: GatewaySession[] }>('GET', '/api/access/sessions')).sessions,
+  revokeAccessSession: (id: string): Promise<void> =>
+    request<void>('POST', `/api/access/sessions/${encodeURIComponent(id)}/revoke`),
+  accessBlocks: async (): Promise<AccessBlock[]> =>
+    (await request<{ blocks: AccessBlock[] }>('GET', '/api/access/blocks')).blocks,
+  blockAddress: (cidr: string, reason: string): Promise<AccessBlock> =>
+    request<AccessBlock>('POST', '/api/access/blocks', { cidr, reason }),
 };

@@ -23,3 +23,11 @@ export function formatDateTime(iso: string | null | undefined, empty = 'Never'):
 export function formatCount(value: number): string {
   return numberFormat.format(value);
 }
+
+const momentFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/** Date and time to the second, for log lines and decisions. */
+export function formatMoment(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : momentFormat.format(date);
+}

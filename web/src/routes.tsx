@@ -1,6 +1,8 @@
 /** The console's pages, their paths and who may see them. The navigation is built from this list. */
 import type { ReactNode } from 'react';
+import { EventLog } from './pages/EventLog.js';
 import { Overview } from './pages/Overview.js';
+import { RemoteAccess } from './pages/RemoteAccess.js';
 import { Tokens } from './pages/Tokens.js';
 import { Users } from './pages/Users.js';
 import type { Role, SessionUser } from './types.js';
@@ -15,6 +17,18 @@ export interface RouteDef {
 
 export const ROUTES: ReadonlyArray<RouteDef> = [
   { path: '/', label: 'Overview', render: () => <Overview /> },
+  {
+    path: '/events',
+    label: 'Event log',
+    roles: ['admin', 'analyst', 'privacy-officer'],
+    render: () => <EventLog />,
+  },
+  {
+    path: '/access',
+    label: 'Remote access',
+    roles: ['admin', 'analyst'],
+    render: (user) => <RemoteAccess user={user} />,
+  },
   { path: '/users', label: 'Users', roles: ['admin'], render: (user) => <Users currentUserId={user.id} /> },
   { path: '/tokens', label: 'API tokens', roles: ['admin'], render: () => <Tokens /> },
 ];

@@ -79,3 +79,82 @@ export interface ApiToken {
   lastUsedAt: string | null;
   revokedAt: string | null;
 }
+
+/** One risk signal's verdict inside a gateway decision. */
+export interface SignalResult {
+  signal: string;
+  score: number;
+  reason: string;
+  /** This signal alone denies, whatever the score. */
+  deny?: boolean;
+  /** The signal had no data to judge (e.g. no GeoIP database) and scored 0. */
+  unknown?: boolean;
+}
+
+export const DECISION_KINDS = ['allow', 'step-up', 'deny', 'login'] as const;
+export type DecisionKind = (typeof DECISION_KINDS)[number];
+
+/** A decision of the access gateway, as `GET /api/access/decisions` lists it. */
+export interface AccessDecision {
+  id: string;
+  time: string;
+  /** allow, step-up, deny or login; typed as string because the server does. */
+  decision: string;
+  risk: number;
+  app: string | null;
+  userId: string | null;
+  username: string | null;
+  sourceIp: string | null;
+  host: string | null;
+  path: string | null;
+  method: string | null;
+  reasons: SignalResult[];
+}
+
+export interface DecisionFilter {
+  limit: number;
+  decision?: DecisionKind | undefined;
+  userId?: string | undefined;
+}
+
+/** A gateway session that is not revoked. */
+export interface GatewaySession {
+  id: string;
+  userId: string;
+  ip: string | null;
+  createdAt: string;
+  mfaAt: string | null;
+}
+
+/** An address or range blocked at the gateway from the console. */
+export interface AccessBlock {
+  id: string;
+  cidr: string;
+  reason: string;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** An event of the event log (`core/events.ts` on the server). */
+export interface VigilEvent {
+  v: number;
+  id: string;
+  time: string;
+  kind: string;
+  source: string;
+  severity?: Severity;
+  user?: { id?: string; name?: string; role?: string };
+  device?: { id?: string; mac?: string; ip?: string };
+  net?: { srcIp?: string; srcPort?: number; dstIp?: string; dstPort?: number; proto?: string };
+  patientRef?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface EventFilter {
+  limit: number;
+  /** A kind prefix such as `auth.`; absent for every kind. */
+  kind?: string | undefined;
+}

@@ -1,4 +1,4 @@
-/** A labelled form control with an optional hint, wired for screen readers. */
+/** A labelled form control with an optional hint and error, wired for screen readers. */
 import type { InputHTMLAttributes, ReactNode } from 'react';
 import { useId } from 'react';
 
@@ -8,11 +8,16 @@ interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id' | 
   onValue: (value: string) => void;
   hint?: ReactNode;
   invalid?: boolean;
+  /** What is wrong with the value; marks the field invalid and is read with it. */
+  error?: ReactNode;
+  errorTestId?: string;
 }
 
-export function Field({ label, value, onValue, hint, invalid, ...input }: FieldProps) {
+export function Field({ label, value, onValue, hint, invalid, error, errorTestId, ...input }: FieldProps) {
   const id = useId();
   const hintId = hint ? `${id}-hint` : undefined;
+  const errorId = error ? `${id}-error` : undefined;
+  const describedBy = [errorId, hintId].filter(Boolean).join(' ') || undefined;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
@@ -20,10 +25,15 @@ export function Field({ label, value, onValue, hint, invalid, ...input }: FieldP
         id={id}
         value={value}
         onChange={(e) => onValue(e.target.value)}
-        aria-describedby={hintId}
-        aria-invalid={invalid || undefined}
+        aria-describedby={describedBy}
+        aria-invalid={invalid || Boolean(error) || undefined}
         {...input}
       />
+      {error ? (
+        <p className="field-error" id={errorId} data-testid={errorTestId}>
+          {error}
+        </p>
+      ) : null}
       {hint ? (
         <p className="field-hint" id={hintId}>
           {hint}

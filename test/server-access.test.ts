@@ -16,12 +16,29 @@ const PUBLIC_ROUTES = [
   'GET /access/portal.css',
   'POST /access/login',
   'POST /access/logout',
+  // Awareness phishing simulation: a recipient follows these from a simulated message without
+  // signing in. Rate-limited, same answer for unknown ids, nothing typed into the form is kept.
+  'GET /t/o/:id.gif', // open pixel
+  'GET /t/c/:id', // click
+  'GET /t/r/:id', // report link
+  'GET /t/l/:id', // landing page (or teaching page)
+  'POST /t/l/:id', // landing form submission, then the teaching page
   'GET /api/auth/session',
+  // FHIR: the CapabilityStatement says what the server implements, no data (clients fetch it first).
+  'GET /fhir/metadata',
   'GET /api/openapi.json',
   'GET /healthz',
   'GET /readyz',
   'POST /api/auth/login',
 ];
+
+/** The Vigil error code of an answer: `error.code`, or in an OperationOutcome (FHIR routes) its coding. */
+function errorCode(body: {
+  error?: { code: string };
+  issue?: Array<{ details?: { coding?: Array<{ code: string }> } }>;
+}): string | undefined {
+  return body.error?.code ?? body.issue?.[0]?.details?.coding?.[0]?.code;
+}
 
 function concrete(url: string): string {
   return url.replace(/:[a-zA-Z]+/g, '00000000-0000-7000-8000-000000000000').replace('*', 'some/page');
@@ -57,7 +74,7 @@ describe('deny by default', () => {
         payload: r.method === 'GET' || r.method === 'DELETE' ? undefined : '{not json',
       });
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(401);
-      expect(res.json().error.code).toBe('UNAUTHENTICATED');
+      expect(errorCode(res.json())).toBe('UNAUTHENTICATED');
       checked.push(`${r.method} ${r.url}`);
     }
     expect(checked.length).toBeGreaterThan(10);

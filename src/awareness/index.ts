@@ -2,10 +2,20 @@
  * @module awareness
  * Staff awareness, the public face: the training curriculum (courses as Markdown with a quiz, loaded
  * from a directory), quiz grading, and the staff directory with its all-or-nothing CSV import and
- * the termination event the access gateway acts on. Other domains and the server use only this file.
+ * the termination event the access gateway acts on; training assignments with reminders and
+ * completion exports; phishing simulation (templates, sending profiles, campaigns, tracking,
+ * reports); and each person's risk, which the access gateway reads. Other domains and the server
+ * use only this file.
  */
-import { Directory, type DirectoryDeps } from './directory.js';
 
+export { type Campaign, Campaigns, type NewCampaign, type NewTemplate, TRACKING_ID } from './campaigns.js';
+export {
+  type CompletionRecord,
+  toCsv,
+  XAPI_VERBS,
+  type XapiStatement,
+  xapiStatements,
+} from './completions.js';
 export {
   COURSE_THREATS,
   type Course,
@@ -33,16 +43,50 @@ export {
   type RowError,
   toPerson,
 } from './directory.js';
+export { addDuration, parseDuration } from './duration.js';
+export { AWARENESS_EVENTS } from './events.js';
 export { escapeHtml, renderMarkdown, safeHref } from './markdown.js';
+export { landingHtml, notAvailableHtml, PIXEL_GIF, reportedHtml, teachingHtml } from './pages.js';
+export { type LandingPage, PhishingLibrary, type PhishingTemplate } from './phishing-library.js';
+export {
+  type NewProfile,
+  type SenderFactory,
+  type SendingProfile,
+  SendingProfiles,
+} from './phishing-profiles.js';
+export { checkTemplate, oneLine, PLACEHOLDERS, renderTemplate, splitName } from './phishing-render.js';
+export {
+  GOPHISH_COLUMNS,
+  gophishStatus,
+  PhishingReports,
+  type PhishingStats,
+  type TimelineEntry,
+} from './phishing-reports.js';
 export { gradeQuiz, type QuestionResult, type QuizAnswers, type QuizResult } from './quiz.js';
+export { REMINDER_DAYS, type ReminderSummary } from './reminders.js';
+export {
+  computeRisk,
+  type PersonRisk,
+  RISK_WEIGHTS,
+  type RiskInput,
+  type RiskReason,
+  RiskView,
+} from './risk.js';
+export { type Awareness, type AwarenessDeps, createAwareness } from './service.js';
 export { awarenessMigrations, EMPLOYMENT_STATUSES, type EmploymentStatus } from './tables.js';
-
-/** The awareness domain's services, built from its dependencies. */
-export interface Awareness {
-  directory: Directory;
-}
-
-/** Builds the awareness domain (the curriculum is loaded separately: see `Curriculum.load`). */
-export function createAwareness(deps: DirectoryDeps): Awareness {
-  return { directory: new Directory(deps) };
-}
+export {
+  isScannerAgent,
+  isScannerClick,
+  SCANNER_AGENTS,
+  Tracking,
+  type TrackingContext,
+  type TrackingResult,
+} from './tracking.js';
+export {
+  type AssignInput,
+  type Assignment,
+  type Enrolment,
+  statusOf,
+  Training,
+  type TrainingStatus,
+} from './training.js';

@@ -5,6 +5,8 @@
  * tables are recognisable in a shared database. Append new migrations; never edit an applied one.
  */
 import type { Migration } from '../platform/db/index.js';
+import { type PhishingTables, phishingMigration } from './phishing-tables.js';
+import { type TrainingTables, trainingMigration } from './training-tables.js';
 
 /** Where a person stands with the hospital; `terminated` people lose access everywhere. */
 export type EmploymentStatus = 'active' | 'leave' | 'terminated';
@@ -33,7 +35,8 @@ export type PersonRow = {
 
 export type AwarenessTables = {
   awareness_people: PersonRow;
-};
+} & TrainingTables &
+  PhishingTables;
 
 export const awarenessMigrations: Migration[] = [
   {
@@ -66,4 +69,6 @@ export const awarenessMigrations: Migration[] = [
         .execute();
     },
   },
+  trainingMigration,
+  phishingMigration,
 ];

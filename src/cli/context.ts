@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { Bus } from '../platform/bus/index.js';
 import { loadConfig, type VigilConfig } from '../platform/config/index.js';
 import { createLogger, type Logger } from '../platform/log/index.js';
-import { createServices, type Services } from '../server/index.js';
+import { attachConsumers, createServices, type Services } from '../server/index.js';
 
 export interface GlobalOptions {
   dataDir?: string;
@@ -36,12 +36,13 @@ export async function drainBus(bus: Bus, timeoutMs = 10_000): Promise<void> {
 export async function withServices<T>(cmd: Command, fn: (services: Services) => Promise<T>): Promise<T> {
   const config = configFrom(cmd);
   const services = await createServices(config, cliLogger(config));
-  const sub = services.bus.kind === 'memory' ? await services.activity.attach(services.bus) : undefined;
+  // In one process (memory bus) the consumers run here, so what a command publishes is handled.
+  const consumers = services.bus.kind === 'memory' ? await attachConsumers(services) : [];
   try {
     return await fn(services);
   } finally {
     await drainBus(services.bus);
-    await sub?.close();
+    for (const c of consumers) await c.close();
     await services.close();
   }
 }

@@ -4,6 +4,7 @@
  * appends its seeder here.
  */
 import type { DemoSeeder } from '../core/index.js';
+import { devicesDemoSeed } from '../devices/index.js';
 import { identityDemoSeed } from '../identity/index.js';
 import type { Services } from '../server/index.js';
 
@@ -19,5 +20,10 @@ export const demoSeeders: ReadonlyArray<DemoSeeder<Services>> = [
       );
       return `${summary}; demo password for every demo person: ${demoPassword}`;
     },
+  },
+  {
+    name: 'devices',
+    run: ({ services, rng, progress }) =>
+      devicesDemoSeed(services.devices, rng, progress, services.clock.now()),
   },
 ];

@@ -7,8 +7,11 @@
 import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../core/index.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerDevicesCommands } from './commands/devices.js';
+import { registerRulesCommands } from './commands/rules.js';
 import { registerSensorCommands } from './commands/sensor.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerVaultCommands } from './commands/vault.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -22,7 +25,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerAdminCommands(program);
+  registerVaultCommands(program);
   registerSensorCommands(program);
+  registerDevicesCommands(program);
+  registerRulesCommands(program);
   return program;
 }
 

@@ -16,7 +16,13 @@ import { registerConsole } from './console.js';
 import { registerAuthentication, sessionCookieFor } from './plugins/authenticate.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { accessRoutes } from './routes/access.js';
+import { alertRoutes } from './routes/alerts.js';
 import { authRoutes } from './routes/auth.js';
+import { awarenessRoutes } from './routes/awareness.js';
+import { awarenessTrackingRoutes } from './routes/awareness-tracking.js';
+import { deviceRoutes } from './routes/devices.js';
+import { fhirRoutes } from './routes/fhir.js';
 import { healthRoutes } from './routes/health.js';
 import { overviewRoutes } from './routes/overview.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -60,6 +66,12 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
     app.addHook('onRoute', (r) => onRoute({ method: r.method, url: r.url, access: r.config?.access }));
   // The API speaks JSON only; anything else is refused with 415 before a handler sees it.
   app.removeContentTypeParser('text/plain');
+  // FHIR clients send application/fhir+json: the same JSON parser (and its 400 on malformed JSON).
+  app.addContentTypeParser(
+    'application/fhir+json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
@@ -106,6 +118,20 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(userRoutes, { identity: services.identity });
   await app.register(tokenRoutes, { identity: services.identity });
   await app.register(overviewRoutes, { services });
+  await app.register(accessRoutes, {
+    access: services.access,
+    identity: services.identity,
+    config: config.access,
+    tls,
+    rateLimitPerMinute: config.auth.rateLimitPerMinute,
+    sessionAbsoluteHours: config.auth.sessionAbsoluteHours,
+  });
+
+  await app.register(fhirRoutes, { vault: services.vault });
+  await app.register(alertRoutes, { alerts: services.detect.alerts });
+  await app.register(awarenessRoutes, { awareness: services.awareness });
+  await app.register(awarenessTrackingRoutes, { awareness: services.awareness });
+  await app.register(deviceRoutes, { devices: services.devices });
 
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),

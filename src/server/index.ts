@@ -7,10 +7,23 @@ import type { FastifyInstance } from 'fastify';
 import type { VigilConfig } from '../platform/config/index.js';
 import type { Logger } from '../platform/log/index.js';
 import { buildApp } from './app.js';
-import { createServices, type ServiceOptions, type Services } from './services.js';
+import {
+  attachConsumers,
+  createServices,
+  type ServiceOptions,
+  type Services,
+  scheduleJobs,
+} from './services.js';
 
 export { buildApp } from './app.js';
-export { ALL_MIGRATIONS, createServices, openDatabaseFor, type Services } from './services.js';
+export {
+  ALL_MIGRATIONS,
+  attachConsumers,
+  createServices,
+  openDatabaseFor,
+  type Services,
+  scheduleJobs,
+} from './services.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -21,8 +34,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const HOUSEKEEPING_MS = 60 * 60_000;
-
 export async function startServer(
   config: Readonly<VigilConfig>,
   logger: Logger,
@@ -32,32 +43,26 @@ export async function startServer(
   let closing = false;
   let app: FastifyInstance;
   try {
-    // The log listens first, so the events of the first start (the first admin) are kept too.
-    const activity = await services.activity.attach(services.bus);
+    // Consumers listen first, so the events of the first start (the first admin) are kept too.
+    const consumers = await attachConsumers(services);
     app = await buildApp(services, { isClosing: () => closing });
     const address = await app.listen({ host: config.server.host, port: config.server.port });
     // Only once listening: a start that fails (a busy port) must not create an admin nobody sees.
     const firstAdmin = await services.identity.users.ensureFirstAdmin();
-    const housekeeping = setInterval(() => {
-      void Promise.all([
-        services.identity.sessions.prune(),
-        services.activity.prune(config.events.retentionDays),
-      ]).catch((err: Error) => logger.warn({ err: err.message }, 'housekeeping failed'));
-    }, HOUSEKEEPING_MS);
-    housekeeping.unref();
+    const stopJobs = scheduleJobs(services);
 
     let closed: Promise<void> | undefined;
     const close = () => {
       closed ??= (async () => {
         closing = true;
-        clearInterval(housekeeping);
+        stopJobs();
         const timer = setTimeout(() => {
           logger.error('graceful shutdown took too long; exiting');
           process.exit(1);
         }, config.server.shutdownGraceMs + 5_000);
         timer.unref();
         await app.close();
-        await activity.close();
+        for (const c of consumers) await c.close();
         await services.close();
         clearTimeout(timer);
         logger.info('Vigil stopped');

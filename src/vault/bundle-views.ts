@@ -12,7 +12,7 @@ export function etagOf(v: { versionId: number }): string {
 }
 
 function link(base: string, path: string, params: ReadonlyArray<readonly [string, string]>): string {
-  const qs = new URLSearchParams(params.map(([k, v]) => [k, v])).toString();
+  const qs = new URLSearchParams(params.map(([k, v]): [string, string] => [k, v])).toString();
   return `${base}/${path}${qs ? `?${qs}` : ''}`;
 }
 

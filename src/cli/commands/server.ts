@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { seededRng, VigilError } from '../../core/index.js';
 import type { VigilConfig } from '../../platform/config/index.js';
 import { createLogger } from '../../platform/log/index.js';
-import { createServices, startServer } from '../../server/index.js';
+import { attachConsumers, createServices, startServer } from '../../server/index.js';
 import { cliLogger, configFrom, drainBus } from '../context.js';
 import { demoSeeders } from '../demo-seeders.js';
 import { progressBar } from '../progress.js';
@@ -67,7 +67,7 @@ export function registerServerCommands(program: Command): void {
       }
       const logger = createLogger({ level: config.log.level });
       const services = await createServices(config, logger);
-      const consumers = [await services.activity.attach(services.bus)];
+      const consumers = await attachConsumers(services);
       process.stdout.write(
         `Vigil worker consuming from ${config.bus.natsUrl} (stream ${config.bus.stream})\n`,
       );
@@ -115,7 +115,7 @@ export function registerServerCommands(program: Command): void {
  */
 export async function seedDemo(config: Readonly<VigilConfig>): Promise<FirstAdmin> {
   const services = await createServices(config, cliLogger(config));
-  const sub = await services.activity.attach(services.bus);
+  const consumers = await attachConsumers(services);
   try {
     const firstAdmin = await services.identity.users.ensureFirstAdmin();
     if (!firstAdmin) {
@@ -132,7 +132,7 @@ export async function seedDemo(config: Readonly<VigilConfig>): Promise<FirstAdmi
     return firstAdmin;
   } finally {
     await drainBus(services.bus);
-    await sub.close();
+    for (const c of consumers) await c.close();
     await services.close();
   }
 }

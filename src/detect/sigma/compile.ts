@@ -7,7 +7,8 @@
 import { ConditionError, type CondNode, identifiersFor, parseCondition } from './condition.js';
 import { SigmaSyntaxError, SigmaUnsupportedError } from './errors.js';
 import type { EventView } from './event.js';
-import { compileFieldEntry, compileKeywords, type EventTest } from './modifiers.js';
+import { type Compiled, compileFieldEntry, compileKeywords, type EventTest } from './modifiers.js';
+import { type Need, needAll, needAny, UNKNOWN } from './need.js';
 import { isObj } from './parse.js';
 import type { CompileOptions, DetectionRule, FilterRule, LogSource } from './types.js';
 
@@ -23,17 +24,19 @@ export interface CompiledRule {
   fields: string[];
   /** The compiled detection. */
   test: EventTest;
+  /** A necessary condition the rule set checks first (no clause: always evaluate). */
+  need: Need;
   source: DetectionRule;
 }
 
 /** Bound on entries per search identifier (a hostile rule cannot make compilation unbounded). */
 const MAX_ENTRIES = 100_000;
 
-function compileMap(map: Record<string, unknown>, opts: CompileOptions, fields: Set<string>): EventTest {
-  const tests: EventTest[] = [];
+function compileMap(map: Record<string, unknown>, opts: CompileOptions, fields: Set<string>): Compiled {
+  const parts: Compiled[] = [];
   for (const [key, value] of Object.entries(map)) {
     try {
-      tests.push(compileFieldEntry(key, value, opts));
+      parts.push(compileFieldEntry(key, value, opts));
     } catch (e) {
       if (e instanceof SigmaSyntaxError || e instanceof SigmaUnsupportedError)
         e.message = `${key}: ${e.message}`;
@@ -42,40 +45,28 @@ function compileMap(map: Record<string, unknown>, opts: CompileOptions, fields: 
     const f = key.split('|')[0];
     if (f) fields.add(f);
   }
-  if (tests.length === 0) return () => true;
-  if (tests.length === 1) return tests[0]!;
-  if (tests.length === 2) {
-    const [a, b] = tests as [EventTest, EventTest];
-    return (v) => a(v) && b(v);
-  }
-  return (v) => {
-    for (const t of tests) if (!t(v)) return false;
-    return true;
-  };
+  if (parts.length === 0) return { test: () => true, need: UNKNOWN };
+  return combine(parts, true);
 }
 
 /** Compile one search identifier. */
-export function compileSearch(value: unknown, opts: CompileOptions, fields: Set<string>): EventTest {
+export function compileSearch(value: unknown, opts: CompileOptions, fields: Set<string>): Compiled {
   if (isObj(value)) return compileMap(value, opts, fields);
   const list = Array.isArray(value) ? value : [value];
   if (list.length > MAX_ENTRIES) throw new SigmaUnsupportedError(`more than ${MAX_ENTRIES} list items`);
   const keywords = list.filter((x) => !isObj(x));
   const maps = list.filter(isObj);
-  const tests: EventTest[] = maps.map((m) => compileMap(m, opts, fields));
+  const parts: Compiled[] = maps.map((m) => compileMap(m, opts, fields));
   if (keywords.length) {
     if (keywords.some((k) => k === null || Array.isArray(k)))
       throw new SigmaSyntaxError('a keyword list holds only strings and numbers', 0);
-    tests.push(compileKeywords(keywords, opts));
+    parts.push(compileKeywords(keywords, opts));
   }
-  if (tests.length === 0) throw new SigmaSyntaxError('empty search identifier', 0);
-  if (tests.length === 1) return tests[0]!;
-  return (v) => {
-    for (const t of tests) if (t(v)) return true;
-    return false;
-  };
+  if (parts.length === 0) throw new SigmaSyntaxError('empty search identifier', 0);
+  return combine(parts, false);
 }
 
-function compileNode(node: CondNode, ids: Map<string, EventTest>): EventTest {
+function compileNode(node: CondNode, ids: Map<string, Compiled>): Compiled {
   switch (node.t) {
     case 'id': {
       const t = ids.get(node.name);
@@ -83,14 +74,15 @@ function compileNode(node: CondNode, ids: Map<string, EventTest>): EventTest {
       return t;
     }
     case 'not': {
-      const e = compileNode(node.e, ids);
-      return (v) => !e(v);
+      const e = compileNode(node.e, ids).test;
+      return { test: (v) => !e(v), need: UNKNOWN };
     }
     case 'and':
-    case 'or': {
-      const es = node.es.map((e) => compileNode(e, ids));
-      return combine(es, node.t === 'and');
-    }
+    case 'or':
+      return combine(
+        node.es.map((e) => compileNode(e, ids)),
+        node.t === 'and',
+      );
     case 'of': {
       const names = identifiersFor(node.pattern, [...ids.keys()]);
       if (!names.length)
@@ -106,7 +98,18 @@ function compileNode(node: CondNode, ids: Map<string, EventTest>): EventTest {
   }
 }
 
-function combine(es: EventTest[], and: boolean): EventTest {
+function combine(parts: Compiled[], and: boolean): Compiled {
+  const need = and ? needAll(parts.map((p) => p.need)) : needAny(parts.map((p) => p.need));
+  return {
+    test: combineTests(
+      parts.map((p) => p.test),
+      and,
+    ),
+    need,
+  };
+}
+
+function combineTests(es: EventTest[], and: boolean): EventTest {
   if (es.length === 1) return es[0]!;
   if (es.length === 2) {
     const [a, b] = es as [EventTest, EventTest];
@@ -129,8 +132,8 @@ export function compileDetection(
   conditions: string[],
   opts: CompileOptions,
   fields: Set<string> = new Set(),
-): EventTest {
-  const ids = new Map<string, EventTest>();
+): Compiled {
+  const ids = new Map<string, Compiled>();
   for (const [name, value] of Object.entries(detection)) {
     try {
       ids.set(name, compileSearch(value, opts, fields));
@@ -154,7 +157,7 @@ export function compileDetection(
 /** Compile a detection rule. Throws SigmaSyntaxError or SigmaUnsupportedError with the reason. */
 export function compileRule(rule: DetectionRule, opts: CompileOptions = {}): CompiledRule {
   const fields = new Set<string>();
-  const test = compileDetection(rule.detection, rule.conditions, opts, fields);
+  const { test, need } = compileDetection(rule.detection, rule.conditions, opts, fields);
   const c: CompiledRule = {
     id: rule.id,
     title: rule.title,
@@ -162,6 +165,7 @@ export function compileRule(rule: DetectionRule, opts: CompileOptions = {}): Com
     logsource: rule.logsource,
     fields: [...fields],
     test,
+    need,
     source: rule,
   };
   if (rule.name !== undefined) c.name = rule.name;
@@ -171,7 +175,7 @@ export function compileRule(rule: DetectionRule, opts: CompileOptions = {}): Com
 
 /** Compile a meta filter's selection into an exclusion test. */
 export function compileFilter(filter: FilterRule, opts: CompileOptions = {}): EventTest {
-  return compileDetection(filter.detection, [filter.condition], opts);
+  return compileDetection(filter.detection, [filter.condition], opts).test;
 }
 
 /** Run a compiled rule on a view (convenience for callers holding a view). */

@@ -60,12 +60,19 @@ export class EventView {
   field(name: string): FieldData {
     let fd = this.cache.get(name);
     if (fd) return fd;
-    const r = resolveField(this.event, name);
+    const ev = this.event;
+    // Fast path: a top-level key (every flat event, every mapped evtx field).
+    const r = hasOwn.call(ev, name)
+      ? { found: true, value: ev[name] }
+      : name.includes('.')
+        ? resolveField(ev, name)
+        : { found: false, value: undefined };
     if (!r.found) fd = ABSENT;
     else if (r.value === null || r.value === undefined) fd = NULL_FIELD;
     else {
       const strs: string[] = [];
-      if (Array.isArray(r.value)) for (const x of r.value) scalarText(x, strs);
+      if (typeof r.value === 'string') strs.push(r.value);
+      else if (Array.isArray(r.value)) for (const x of r.value) scalarText(x, strs);
       else scalarText(r.value, strs);
       let lower: string[] | undefined;
       fd = {

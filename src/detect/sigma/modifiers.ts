@@ -9,6 +9,9 @@ import { RE2JS } from 're2js';
 import { compileCidr } from './cidr.js';
 import { SigmaSyntaxError, SigmaUnsupportedError } from './errors.js';
 import type { EventView, FieldData } from './event.js';
+import { type Anchor, MultiMatcher } from './multimatch.js';
+import { type Atom, atomOf, KEYWORDS, type Need, UNKNOWN } from './need.js';
+import { requiredLiteral } from './regex-need.js';
 import type { CompileOptions } from './types.js';
 import {
   compilePattern,
@@ -17,12 +20,50 @@ import {
   type Pattern,
   parsePattern,
   plainText,
+  STAR,
   type StrTest,
   wrap,
 } from './wildcard.js';
 
 /** A compiled test over one event. */
 export type EventTest = (v: EventView) => boolean;
+
+/** A compiled test and its necessary condition (see need.ts). */
+export interface Compiled {
+  test: EventTest;
+  need: Need;
+}
+
+/** Lists at least this long of simple-shaped patterns go through one multi-pattern matcher. */
+const MULTI_MIN = 3;
+
+function simpleShape(p: Pattern): { anchor: Anchor; text: string } | undefined {
+  const [a, b, c] = p;
+  if (p.length === 2 && a === STAR && typeof b === 'string') return { anchor: 'suffix', text: b };
+  if (p.length === 2 && b === STAR && typeof a === 'string') return { anchor: 'prefix', text: a };
+  if (p.length === 3 && a === STAR && c === STAR && typeof b === 'string')
+    return { anchor: 'contains', text: b };
+  return undefined;
+}
+
+/**
+ * Compile OR-ed wildcard patterns: the contains / startswith / endswith ones together into one
+ * multi-pattern matcher when there are enough of them, the others one by one.
+ */
+function compileOred(ps: readonly Pattern[], cased: boolean): StrTest[] {
+  const simple: { anchor: Anchor; text: string }[] = [];
+  const rest: Pattern[] = [];
+  for (const p of ps) {
+    const s = simpleShape(p);
+    if (s) simple.push(s);
+    else rest.push(p);
+  }
+  if (simple.length < MULTI_MIN) return ps.map((p) => compilePattern(p, cased));
+  const mm = new MultiMatcher(
+    simple.map((s) => ({ anchor: s.anchor, text: cased ? s.text : s.text.toLowerCase(), id: 0 })),
+  );
+  return [{ ci: !cased, test: (s) => mm.test(s) }, ...rest.map((p) => compilePattern(p, cased))];
+}
 
 const TRANSFORMS = new Set([
   'contains',
@@ -336,7 +377,12 @@ export function timePart(d: Date, part: string): number {
  * Compile the values of one entry into a matcher over text values (no field lookup): the part
  * shared by field entries and keyword lists.
  */
-function compileValues(m: Mods, key: string, rawValues: unknown[], opts: CompileOptions): ValueMatcher {
+function compileValues(
+  m: Mods,
+  key: string,
+  rawValues: unknown[],
+  opts: CompileOptions,
+): { vm: ValueMatcher; patterns?: Pattern[]; literals?: (string | undefined)[] } {
   if (m.type === 're') {
     if (m.list.some((x) => TRANSFORMS.has(x) || COMPARE.has(x) || TIME.has(x)))
       throw new SigmaUnsupportedError(`\`re\` combined with other value modifiers in \`${key}\``);
@@ -353,7 +399,11 @@ function compileValues(m: Mods, key: string, rawValues: unknown[], opts: Compile
       }
       return { ci: false, test: (s) => re.test(s) };
     });
-    return fromTests(tests, m.all);
+    const ci = (m.reFlags & RE2JS.CASE_INSENSITIVE) !== 0;
+    return {
+      vm: fromTests(tests, m.all),
+      literals: rawValues.map((v) => requiredLiteral(String(v), ci)),
+    };
   }
   if (m.type === 'cidr') {
     const tests = rawValues.map((v): StrTest => {
@@ -361,7 +411,7 @@ function compileValues(m: Mods, key: string, rawValues: unknown[], opts: Compile
       if (!t) throw new SigmaSyntaxError(`\`${key}\`: invalid CIDR ${JSON.stringify(v)}`, 0);
       return { ci: false, test: t };
     });
-    return fromTests(tests, m.all);
+    return { vm: fromTests(tests, m.all) };
   }
   if (m.time || m.compare) {
     if (m.list.some((x) => TRANSFORMS.has(x)))
@@ -386,7 +436,7 @@ function compileValues(m: Mods, key: string, rawValues: unknown[], opts: Compile
         },
       };
     });
-    return fromTests(tests, m.all);
+    return { vm: fromTests(tests, m.all) };
   }
   // Plain strings (with wildcards) through the transformation pipeline.
   let vals: Val[] = [];
@@ -399,14 +449,33 @@ function compileValues(m: Mods, key: string, rawValues: unknown[], opts: Compile
     else throw new SigmaSyntaxError(`\`${key}\`: unsupported value ${JSON.stringify(v)}`, 0);
   }
   vals = applyTransforms(vals, m);
-  const tests: StrTest[] = [];
+  const patterns = vals.map((v) => (v.k === 'pat' ? v.p : literal(Buffer.from(v.b).toString('latin1'))));
   const exact = new Set<string>();
-  for (const v of vals) {
-    const p = v.k === 'pat' ? v.p : literal(Buffer.from(v.b).toString('latin1'));
+  const wild: Pattern[] = [];
+  for (const p of patterns) {
     if (!m.all && !hasWildcards(p)) exact.add(m.cased ? plainText(p) : plainText(p).toLowerCase());
-    else tests.push(compilePattern(p, m.cased));
+    else wild.push(p);
   }
-  return fromTests(tests, m.all, exact.size ? { set: exact, ci: !m.cased } : undefined);
+  const tests = m.all ? wild.map((p) => compilePattern(p, m.cased)) : compileOred(wild, m.cased);
+  return {
+    vm: fromTests(tests, m.all, exact.size ? { set: exact, ci: !m.cased } : undefined),
+    patterns,
+  };
+}
+
+/** The need of a positive field entry: one atom per value (OR), or the best one (with `all`). */
+function entryNeed(
+  field: string,
+  c: { patterns?: Pattern[]; literals?: (string | undefined)[] } | undefined,
+  m: Mods,
+): Need {
+  const atoms = c?.patterns
+    ? c.patterns.map((p) => atomOf(field, p, m.cased))
+    : c?.literals?.map((t): Atom | undefined => (t ? { field, anchor: 'contains', text: t } : undefined));
+  if (!atoms?.length || (!m.all && !atoms.every((a) => a !== undefined))) return UNKNOWN;
+  // OR of the values: one clause; with `all` every value is required: one clause each.
+  const known = atoms.filter((a): a is Atom => a !== undefined);
+  return m.all ? known.map((a) => [a]) : [known];
 }
 
 function fieldrefTest(m: Mods, key: string, rawValues: unknown[]): EventTest {
@@ -442,8 +511,8 @@ function fieldrefTest(m: Mods, key: string, rawValues: unknown[]): EventTest {
   };
 }
 
-/** Compile one `field|modifiers: value(s)` entry of a search identifier. */
-export function compileFieldEntry(key: string, value: unknown, opts: CompileOptions): EventTest {
+/** Compile one `field|modifiers: value(s)` entry of a search identifier, with its need. */
+export function compileFieldEntry(key: string, value: unknown, opts: CompileOptions): Compiled {
   const m = parseMods(key);
   const values = Array.isArray(value) ? value : [value];
   if (!values.length) throw new SigmaSyntaxError(`\`${key}\` has an empty list of values`, 0);
@@ -454,8 +523,9 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
   if (m.field === '') {
     // `'|all': [...]` and friends: keyword search with modifiers.
     const anchored = m.type || m.list.some((x) => ['contains', 'startswith', 'endswith'].includes(x));
-    const vm = compileValues({ ...m, list: anchored ? m.list : [...m.list, 'contains'] }, key, values, opts);
-    return keywordTest(vm);
+    const km = { ...m, list: anchored ? m.list : [...m.list, 'contains'] };
+    const c = compileValues(km, key, values, opts);
+    return { test: keywordTest(c.vm), need: entryNeed(KEYWORDS, c, km) };
   }
   if (m.type === 'exists') {
     const b = values[0];
@@ -463,31 +533,41 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
       throw new SigmaSyntaxError(`\`${key}\` needs true or false`, 0);
     const want = b === true || b === 'true';
     const f = m.field;
-    return (v) => v.field(f).present === want;
+    return { test: (v) => v.field(f).present === want, need: UNKNOWN };
   }
-  if (m.type === 'fieldref') return fieldrefTest(m, key, values);
+  if (m.type === 'fieldref') return { test: fieldrefTest(m, key, values), need: UNKNOWN };
   const hasNull = values.some((x) => x === null);
   const nonNull = values.filter((x) => x !== null);
   const f = m.field;
-  const vm = nonNull.length ? compileValues(m, key, nonNull, opts) : undefined;
+  const c = nonNull.length ? compileValues(m, key, nonNull, opts) : undefined;
+  const vm = c?.vm;
   if (m.neq) {
-    return (v) => {
-      const fd = v.field(f);
-      if (hasNull && fd.isNull) return false;
-      if (fd.isNull) return vm !== undefined;
-      return vm ? !vm.match(fd.strs, fd.lowers) : true;
+    return {
+      test: (v) => {
+        const fd = v.field(f);
+        if (hasNull && fd.isNull) return false;
+        if (fd.isNull) return vm !== undefined;
+        return vm ? !vm.match(fd.strs, fd.lowers) : true;
+      },
+      need: UNKNOWN,
     };
   }
-  if (!vm) return (v) => v.field(f).isNull;
+  if (!vm) return { test: (v) => v.field(f).isNull, need: UNKNOWN };
   if (hasNull) {
-    return (v) => {
-      const fd = v.field(f);
-      return fd.isNull || vm.match(fd.strs, fd.lowers);
+    return {
+      test: (v) => {
+        const fd = v.field(f);
+        return fd.isNull || vm.match(fd.strs, fd.lowers);
+      },
+      need: UNKNOWN,
     };
   }
-  return (v) => {
-    const fd = v.field(f);
-    return !fd.isNull && vm.match(fd.strs, fd.lowers);
+  return {
+    test: (v) => {
+      const fd = v.field(f);
+      return !fd.isNull && vm.match(fd.strs, fd.lowers);
+    },
+    need: entryNeed(f, c, m),
   };
 }
 
@@ -496,7 +576,8 @@ function keywordTest(vm: ValueMatcher): EventTest {
 }
 
 /** Compile a keyword list (plain strings searched in every string value of the event). */
-export function compileKeywords(values: unknown[], opts: CompileOptions): EventTest {
+export function compileKeywords(values: unknown[], opts: CompileOptions): Compiled {
   const m: Mods = { field: '', list: ['contains'], all: false, cased: false, neq: false, reFlags: 0 };
-  return keywordTest(compileValues(m, 'keywords', values, opts));
+  const c = compileValues(m, 'keywords', values, opts);
+  return { test: keywordTest(c.vm), need: entryNeed(KEYWORDS, c, m) };
 }

@@ -7,6 +7,7 @@ import type { CompiledRule } from './compile.js';
 import { EventView } from './event.js';
 import { type EventLogSource, isEvtxEvent, mapEvtx } from './evtx.js';
 import type { EventTest } from './modifiers.js';
+import { Prefilter } from './prefilter.js';
 import type { LogSource, RuleMatch, SigmaEvent } from './types.js';
 
 /** A compiled meta filter: which rules it excludes from, under which log source. */
@@ -32,15 +33,34 @@ interface Entry {
   test: EventTest;
 }
 
+/** Candidate rules of one log source and their prefilter. */
+interface Candidates {
+  entries: Entry[];
+  prefilter: Prefilter | undefined;
+}
+
+/** Options of a rule set. */
+export interface RuleSetOptions {
+  /**
+   * Check each rule's necessary condition first and skip rules that cannot match (default true).
+   * `false` evaluates every candidate rule: the reference the differential tests compare with.
+   */
+  prefilter?: boolean;
+}
+
 /** Compiled rules, indexed by log source. `match` is the hot path of detection. */
 export class RuleSet {
   private readonly entries: Entry[];
-  private readonly bySource = new Map<string, Entry[]>();
+  private readonly bySource = new Map<string, Candidates>();
+  private allCandidates: Candidates | undefined;
+  private readonly usePrefilter: boolean;
 
   constructor(
     readonly rules: readonly CompiledRule[],
     filters: readonly CompiledFilter[] = [],
+    options: RuleSetOptions = {},
   ) {
+    this.usePrefilter = options.prefilter !== false;
     this.entries = rules.map((rule) => {
       const fs = filters.filter(
         (f) =>
@@ -56,18 +76,25 @@ export class RuleSet {
 
   /** The rules that can apply to events of this log source (cached per distinct source). */
   rulesFor(ls: EventLogSource): CompiledRule[] {
-    return this.entriesFor(ls).map((e) => e.rule);
+    return this.candidatesFor(ls).entries.map((e) => e.rule);
   }
 
-  private entriesFor(ls: EventLogSource): Entry[] {
+  private candidates(entries: Entry[]): Candidates {
+    return {
+      entries,
+      prefilter: this.usePrefilter ? new Prefilter(entries.map((e) => e.rule.need)) : undefined,
+    };
+  }
+
+  private candidatesFor(ls: EventLogSource): Candidates {
     const key = `${ls.product ?? ''}|${ls.service ?? ''}|${ls.categories.join(',')}`;
-    let list = this.bySource.get(key);
-    if (!list) {
-      list = this.entries.filter((e) => logsourceApplies(e.rule.logsource, ls));
+    let c = this.bySource.get(key);
+    if (!c) {
+      c = this.candidates(this.entries.filter((e) => logsourceApplies(e.rule.logsource, ls)));
       if (this.bySource.size >= MAX_CACHED_SOURCES) this.bySource.clear();
-      this.bySource.set(key, list);
+      this.bySource.set(key, c);
     }
-    return list;
+    return c;
   }
 
   /**
@@ -77,16 +104,20 @@ export class RuleSet {
    */
   match(event: SigmaEvent, logsource?: EventLogSource): RuleMatch[] {
     let ev = event;
-    let entries: Entry[];
-    if (logsource) entries = this.entriesFor(logsource);
+    let c: Candidates;
+    if (logsource) c = this.candidatesFor(logsource);
     else if (isEvtxEvent(event)) {
       const mapped = mapEvtx(event);
       ev = mapped.event;
-      entries = this.entriesFor(mapped.logsource);
-    } else entries = this.entries;
+      c = this.candidatesFor(mapped.logsource);
+    } else c = this.allCandidates ??= this.candidates(this.entries);
     const view = new EventView(ev);
     const out: RuleMatch[] = [];
-    for (const e of entries) {
+    const { entries, prefilter } = c;
+    const may = prefilter?.scan(view);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (may && !may(i)) continue;
       if (e.test(view)) {
         const m: RuleMatch = { ruleId: e.rule.id, title: e.rule.title, tags: e.rule.tags };
         if (e.rule.level !== undefined) m.level = e.rule.level;

@@ -2,7 +2,9 @@
  * @module server/plugins/errors
  * The one error handler. `VigilError` answers its status and safe message; schema failures and
  * malformed JSON answer 400 naming the field; everything else is a 500 with a fixed message and
- * the request id, while the details go to the log (without bodies or secrets).
+ * the request id, while the details go to the log (without bodies or secrets). Under `/fhir` the
+ * same errors answer as a FHIR OperationOutcome (`application/fhir+json`), chosen in `sendError`,
+ * so authentication failures, parser errors and domain errors all take that shape there.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -25,7 +27,72 @@ export function sendError(
   };
   const retry = details?.retryAfterSeconds;
   if (typeof retry === 'number') reply.header('retry-after', String(retry));
+  if (isFhirPath(request.url)) return sendOperationOutcome(reply, request, status, code, message, details);
   return reply.status(status).type('application/json; charset=utf-8').send(body);
+}
+
+/** Whether a URL is under the FHIR base `/fhir`. */
+export function isFhirPath(url: string): boolean {
+  return /^\/fhir(?:[/?]|$)/.test(url);
+}
+
+// FHIR issue-type codes (http://hl7.org/fhir/issue-type) per HTTP status.
+const ISSUE_CODE: Record<number, string> = {
+  400: 'invalid',
+  401: 'login',
+  403: 'forbidden',
+  404: 'not-found',
+  409: 'conflict',
+  410: 'deleted',
+  412: 'conflict',
+  413: 'too-costly',
+  415: 'not-supported',
+  423: 'security',
+  429: 'throttled',
+};
+
+/**
+ * The error as an OperationOutcome. Domain errors may refine the FHIR status (410 Gone for a
+ * deleted resource, 412 for a failed If-Match) and issue code through `details.fhirStatus` and
+ * `details.fhirCode`; `details.expression` names the FHIR paths. The Vigil code travels in
+ * `issue.details.coding` so clients of both APIs can branch on one code.
+ */
+function sendOperationOutcome(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): FastifyReply {
+  const fhirStatus = typeof details?.fhirStatus === 'number' ? details.fhirStatus : status;
+  const issueCode =
+    typeof details?.fhirCode === 'string' ? details.fhirCode : (ISSUE_CODE[fhirStatus] ?? 'exception');
+  const expression = Array.isArray(details?.expression)
+    ? (details.expression as unknown[]).filter((e): e is string => typeof e === 'string' && e !== '')
+    : [];
+  const issues = Array.isArray(details?.issues)
+    ? (details.issues as Array<{ expression?: string; message?: string }>)
+    : [];
+  const body = {
+    resourceType: 'OperationOutcome',
+    issue: [
+      {
+        severity: 'error',
+        code: issueCode,
+        details: { coding: [{ system: 'urn:vigil:error-code', code }], text: message },
+        diagnostics: `request ${request.id}`,
+        ...(expression.length ? { expression } : {}),
+      },
+      ...issues.slice(1).map((i) => ({
+        severity: 'error',
+        code: issueCode,
+        details: { text: i.message ?? '' },
+        ...(i.expression ? { expression: [i.expression] } : {}),
+      })),
+    ],
+  };
+  return reply.status(fhirStatus).type('application/fhir+json; charset=utf-8').send(body);
 }
 
 function fieldOf(instancePath: string, context: string | undefined): string {

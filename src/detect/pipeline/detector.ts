@@ -1,0 +1,140 @@
+/**
+ * The detection pipeline: subscribes to every event on the bus (group `detect`), maps each to its
+ * log source, runs the compiled rule set and the correlator, records alerts (idempotently, so a
+ * redelivered batch raises nothing twice) and publishes each new one as a `detect.alert` event.
+ * Rules referenced by a correlation without `generate: true` feed it but do not alert alone.
+ */
+import { type Clock, makeEvent, type VigilEvent } from '../../core/index.js';
+import type { Bus, Subscription } from '../../platform/bus/index.js';
+import type { Logger } from '../../platform/log/index.js';
+import type { AlertStore, NewAlert } from '../alerts/store.js';
+import { Correlator } from '../sigma/correlation.js';
+import { type LoadResult, loadRules, type RuleText, readRuleTexts } from '../sigma/load.js';
+import type { SigmaEvent } from '../sigma/types.js';
+import { mapEvent } from './logsource.js';
+
+/** What a detector needs. */
+export interface DetectorDeps {
+  alerts: AlertStore;
+  bus: Bus;
+  clock: Clock;
+  logger?: Logger;
+}
+
+/** Where its rules come from: directories, files or texts (all merged into one rule set). */
+export type RuleSource = string | readonly RuleText[];
+
+/** Kinds the detector itself publishes (never fed back into detection). */
+const OWN_KINDS = new Set(['detect.alert']);
+/** Event ids remembered to skip redeliveries before they reach the correlator. */
+const MAX_SEEN = 200_000;
+
+/** Runs rules over events; see the module comment. */
+export class Detector {
+  readonly loaded: LoadResult;
+  private readonly correlator: Correlator;
+  /** Detection rules that only feed correlations. */
+  private readonly silent = new Set<string>();
+  private readonly levels = new Map<string, string>();
+  /** Ids of events already handled (bounded, oldest forgotten first). */
+  private readonly seen = new Set<string>();
+
+  constructor(
+    sources: readonly RuleSource[],
+    private readonly deps: DetectorDeps,
+  ) {
+    const texts: RuleText[] = [];
+    for (const s of sources) {
+      if (typeof s === 'string') texts.push(...readRuleTexts(s));
+      else texts.push(...s);
+    }
+    this.loaded = loadRules(texts);
+    const names = new Map(this.loaded.rules.map((r) => [r.id, r.name] as const));
+    this.correlator = new Correlator(this.loaded.correlations, names);
+    for (const c of this.loaded.correlations) {
+      if (c.level) this.levels.set(c.id, c.level);
+      if (c.generate) continue;
+      for (const ref of c.rules)
+        for (const r of this.loaded.rules) if (r.id === ref || r.name === ref) this.silent.add(r.id);
+    }
+  }
+
+  /** Runs the rules on events (in time order) and returns the alerts they raise. */
+  detect(events: readonly VigilEvent[]): NewAlert[] {
+    const out: NewAlert[] = [];
+    const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
+    for (const e of sorted) {
+      if (OWN_KINDS.has(e.kind) || this.seen.has(e.id)) continue;
+      const { event, logsource } = mapEvent(e as unknown as SigmaEvent);
+      const t = Date.parse(e.time);
+      for (const m of this.loaded.ruleSet.match(event, logsource)) {
+        if (!this.silent.has(m.ruleId))
+          out.push({
+            time: e.time,
+            ruleId: m.ruleId,
+            ruleTitle: m.title,
+            level: m.level ?? 'medium',
+            eventIds: [e.id],
+            dedupKey: `${m.ruleId}|${e.user?.name ?? e.net?.srcIp ?? e.device?.ip ?? e.id}`,
+          });
+        for (const a of this.correlator.process(m.ruleId, event, t))
+          out.push({
+            time: e.time,
+            ruleId: a.correlationId,
+            ruleTitle: a.title,
+            level: a.level ?? this.levels.get(a.correlationId) ?? 'medium',
+            eventIds: [e.id],
+            dedupKey: `${a.correlationId}|${JSON.stringify(a.group)}`,
+          });
+      }
+    }
+    return out;
+  }
+
+  /** Detects on a batch, records the alerts and publishes the new ones. */
+  async handle(events: readonly VigilEvent[]): Promise<void> {
+    const found = this.detect(events);
+    const created = found.length ? await this.deps.alerts.record(found) : [];
+    // Only once recorded: a batch that failed is redelivered and must be detected again.
+    for (const e of events) this.seen.add(e.id);
+    for (const id of this.seen) {
+      if (this.seen.size <= MAX_SEEN) break;
+      this.seen.delete(id);
+    }
+    if (!created.length) return;
+    const now = this.deps.clock.now();
+    await this.deps.bus.publish(
+      created.map((a) =>
+        makeEvent(
+          {
+            kind: 'detect.alert',
+            source: 'detect',
+            severity: severityOf(a.level),
+            data: {
+              alertId: a.id,
+              ruleId: a.ruleId,
+              title: a.ruleTitle,
+              level: a.level,
+              eventIds: a.eventIds,
+            },
+          },
+          now,
+        ),
+      ),
+    );
+    this.deps.logger?.info({ alerts: created.length }, 'alerts raised');
+  }
+
+  /** Subscribes to every event on the bus, as the `detect` group. */
+  attach(bus: Bus = this.deps.bus): Promise<Subscription> {
+    return bus.subscribe({
+      group: 'detect',
+      subjects: ['vigil.>'],
+      handler: (events) => this.handle(events),
+    });
+  }
+}
+
+function severityOf(level: string): VigilEvent['severity'] {
+  return level === 'critical' ? 'critical' : level === 'high' ? 'high' : level === 'low' ? 'low' : 'medium';
+}

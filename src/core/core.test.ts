@@ -40,6 +40,17 @@ describe('errors, ids, roles, random', () => {
     for (const { status } of Object.values(ERROR_CODES)) expect(status).toBeGreaterThanOrEqual(400);
   });
 
+  it('makes ids that increase strictly within one millisecond, and keeps the time of a past moment', () => {
+    const now = Date.now();
+    const ids = Array.from({ length: 5000 }, () => newId(now));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    const past = newId(Date.parse('2018-03-24T17:15:20.000Z'));
+    expect(Number.parseInt(past.replace(/-/g, '').slice(0, 12), 16)).toBe(
+      Date.parse('2018-03-24T17:15:20.000Z'),
+    );
+  });
+
   it('makes UUIDv7 ids and unguessable tokens', () => {
     const id = newId();
     expect(id).toMatch(UUID_RE);

@@ -8,7 +8,14 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileRule, loadRules, mapEvtx, RuleSet, type SigmaEvent } from '../src/detect/index.js';
+import {
+  compileRule,
+  loadRules,
+  mapEvtx,
+  parseConcatenatedJson,
+  RuleSet,
+  type SigmaEvent,
+} from '../src/detect/index.js';
 import { type Benchmark, figure } from './figure.js';
 
 const DATA = join(import.meta.dirname, '../../shared/data/sigma');
@@ -16,21 +23,7 @@ const TARGET_EVENTS = Number(process.env.BENCH_SIGMA_EVENTS ?? 30_000);
 const NAIVE_EVENTS = Number(process.env.BENCH_SIGMA_NAIVE_EVENTS ?? 30);
 
 function jsonStream(text: string): SigmaEvent[] {
-  const out: SigmaEvent[] = [];
-  let depth = 0;
-  let start = -1;
-  let inStr = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inStr) {
-      if (c === '\\') i++;
-      else if (c === '"') inStr = false;
-    } else if (c === '"') inStr = true;
-    else if (c === '{') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}' && --depth === 0) out.push(JSON.parse(text.slice(start, i + 1)) as SigmaEvent);
-  }
-  return out;
+  return parseConcatenatedJson(text) as SigmaEvent[];
 }
 
 export const sigmaBenchmark: Benchmark = {

@@ -15,6 +15,7 @@ export {
   detectMigrations,
   type NewAlert,
 } from './alerts/store.js';
+export { parseConcatenatedJson } from './json-stream.js';
 export { Detector, type DetectorDeps, type RuleSource } from './pipeline/detector.js';
 export { isVigilEvent, type MappedEvent, mapEvent, VIGIL_CATEGORIES } from './pipeline/logsource.js';
 export { defaultRuleSources, HOSPITAL_RULE_PACK } from './pipeline/sources.js';

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type LoadResult, loadRules, parseRuleText } from '../../src/detect/index.js';
+import { type LoadResult, loadRules, parseConcatenatedJson, parseRuleText } from '../../src/detect/index.js';
 
 const DATA = join(import.meta.dirname, '../../../shared/data/sigma');
 const HAVE = existsSync(join(DATA, 'rules'));
@@ -37,24 +37,7 @@ const DATA_DISAGREES: Record<string, { expected: number; actual: number; why: st
   },
 };
 
-/** Split a file of concatenated (pretty-printed) JSON objects into values. */
-function jsonStream(text: string): unknown[] {
-  const out: unknown[] = [];
-  let depth = 0;
-  let start = -1;
-  let inStr = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inStr) {
-      if (c === '\\') i++;
-      else if (c === '"') inStr = false;
-    } else if (c === '"') inStr = true;
-    else if (c === '{') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}' && --depth === 0) out.push(JSON.parse(text.slice(start, i + 1)));
-  }
-  return out;
-}
+const jsonStream = parseConcatenatedJson;
 
 describe.skipIf(!HAVE)(`Sigma conformance on SigmaHQ data${SKIP}`, () => {
   let loaded: LoadResult;

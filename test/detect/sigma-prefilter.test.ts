@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRules, RuleSet, type SigmaEvent } from '../../src/detect/index.js';
+import { loadRules, parseConcatenatedJson, RuleSet, type SigmaEvent } from '../../src/detect/index.js';
 import { requiredLiteral } from '../../src/detect/sigma/regex-need.js';
 import { ruleText } from './sigma-helpers.js';
 
@@ -14,21 +14,7 @@ const DATA = join(import.meta.dirname, '../../../shared/data/sigma');
 const HAVE = existsSync(join(DATA, 'rules'));
 
 function jsonStream(text: string): SigmaEvent[] {
-  const out: SigmaEvent[] = [];
-  let depth = 0;
-  let start = -1;
-  let inStr = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inStr) {
-      if (c === '\\') i++;
-      else if (c === '"') inStr = false;
-    } else if (c === '"') inStr = true;
-    else if (c === '{') {
-      if (depth++ === 0) start = i;
-    } else if (c === '}' && --depth === 0) out.push(JSON.parse(text.slice(start, i + 1)) as SigmaEvent);
-  }
-  return out;
+  return parseConcatenatedJson(text) as SigmaEvent[];
 }
 
 const ids = (rs: RuleSet, e: SigmaEvent) => rs.match(e).map((m) => m.ruleId);

@@ -114,6 +114,21 @@ describe('loadConfig: files', () => {
 });
 
 describe('loadConfig: precedence', () => {
+  it('names the environment variable that set a bad value', () => {
+    expect(configError(() => loadConfig({ cwd: dir, env: { VIGIL_SERVER_PORT: '-1' } })).message).toContain(
+      'server.port (VIGIL_SERVER_PORT): Too small',
+    );
+    expect(configError(() => loadConfig({ cwd: dir, env: { VIGIL_PORT: '70000' } })).message).toContain(
+      'server.port (VIGIL_PORT)',
+    );
+    // A flag that overrides the variable is not blamed on it.
+    const flagged = configError(() =>
+      loadConfig({ cwd: dir, env: { VIGIL_PORT: '8081' }, overrides: { server: { port: -5 } } }),
+    );
+    expect(flagged.message).toContain('server.port: Too small');
+    expect(flagged.message).not.toContain('VIGIL_PORT');
+  });
+
   it('environment wins over the file, flags win over the environment', () => {
     write(
       'vigil.config.json',

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { VigilError } from '../../core/index.js';
-import { envOverrides } from './env.js';
+import { configEnvNames, envOverrides } from './env.js';
 import { configSchema, SECRET_PATHS, type VigilConfig } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -30,14 +30,39 @@ export function loadConfig(options: LoadConfigOptions = {}): Readonly<VigilConfi
   const fileName =
     options.file ?? env.VIGIL_CONFIG ?? DEFAULT_FILES.find((f) => existsSync(path.join(cwd, f)));
   const fromFile = fileName ? readConfigFile(path.resolve(cwd, fileName)) : {};
-  const merged = deepMerge(deepMerge(fromFile, envOverrides(env)), options.overrides ?? {});
-  return validateConfig(merged, cwd);
+  const fromEnv = envOverrides(env);
+  const merged = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
+  // A bad value set by an environment variable is reported under the variable's name too.
+  const envNames = new Map(
+    configEnvNames()
+      .filter(({ env: name }) => env[name] !== undefined)
+      .map(({ env: name, key }) => [key, name]),
+  );
+  const origin = (key: string) =>
+    hasPath(fromEnv, key) && !hasPath(options.overrides ?? {}, key) ? envNames.get(key) : undefined;
+  return validateConfig(merged, cwd, origin);
 }
 
-export function validateConfig(input: unknown, cwd = process.cwd()): Readonly<VigilConfig> {
+function hasPath(obj: Record<string, unknown>, key: string): boolean {
+  let node: unknown = obj;
+  for (const part of key.split('.')) {
+    if (!isPlainObject(node) || !(part in node)) return false;
+    node = node[part];
+  }
+  return true;
+}
+
+export function validateConfig(
+  input: unknown,
+  cwd = process.cwd(),
+  origin: (key: string) => string | undefined = () => undefined,
+): Readonly<VigilConfig> {
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    throw new VigilError('CONFIG_INVALID', `Invalid configuration:\n${formatIssues(result.error.issues)}`);
+    throw new VigilError(
+      'CONFIG_INVALID',
+      `Invalid configuration:\n${formatIssues(result.error.issues, origin)}`,
+    );
   }
   const config = result.data;
   config.dataDir = path.resolve(cwd, config.dataDir);
@@ -98,10 +123,15 @@ function readConfigFile(file: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
+export function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  origin: (key: string) => string | undefined = () => undefined,
+): string {
   return issues
     .map((issue) => {
-      const where = issue.path.length ? issue.path.join('.') : '(root)';
+      const key = issue.path.join('.');
+      const from = key ? origin(key) : undefined;
+      const where = `${key || '(root)'}${from ? ` (${from})` : ''}`;
       if (issue.code === 'unrecognized_keys') {
         const base = issue.path.length ? `${issue.path.join('.')}.` : '';
         return issue.keys.map((k) => `  - ${base}${k}: unknown key`).join('\n');

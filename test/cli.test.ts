@@ -5,11 +5,10 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, freePort, ROOT } from './support/processes.js';
+import { BIN, cleanEnv, freePort, occupyPort, ROOT } from './support/processes.js';
 
 const CLI_TIMEOUT_MS = 90_000;
 
@@ -385,21 +384,14 @@ describe('vigil demo', () => {
   it('on a busy port fails mentioning --port but still shows the demo administrator it created', {
     timeout: 180_000,
   }, async () => {
-    const busy = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      busy.on('error', reject);
-      busy.listen(0, '127.0.0.1', () => {
-        const address = busy.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
+    const { port, release } = await occupyPort();
     try {
       const r = await fails(['demo', '--port', String(port)], { VIGIL_LOG_LEVEL: 'warn' });
       expect(r.stderr).toContain('--port');
       expect(r.stdout).toMatch(/username: admin/);
       expect(r.stdout).toMatch(/one-time password: [A-Za-z0-9]{20}\b/);
     } finally {
-      await new Promise<void>((resolve) => busy.close(() => resolve()));
+      await release();
     }
     // The data is seeded; the administrator exists.
     const users = JSON.parse(await ok(['user', 'list', '--json'])) as Array<{

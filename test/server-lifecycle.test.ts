@@ -6,12 +6,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
-import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, freePort } from './support/processes.js';
+import { BIN, cleanEnv, freePort, occupyPort } from './support/processes.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const START_TIMEOUT_MS = 90_000;
@@ -306,21 +305,16 @@ describe('vigil start: graceful shutdown', () => {
 });
 
 describe('vigil start: start-up failures are one clear line', () => {
-  let blocker: NetServer | undefined;
+  let release: (() => Promise<void>) | undefined;
 
   afterAll(async () => {
-    await new Promise<void>((resolve) => (blocker ? blocker.close(() => resolve()) : resolve()));
+    await release?.();
   });
 
   it('a port already in use exits non-zero mentioning --port', { timeout: 120_000 }, async () => {
-    blocker = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      blocker!.on('error', reject);
-      blocker!.listen(0, '127.0.0.1', () => {
-        const address = blocker!.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
+    const occupied = await occupyPort();
+    release = occupied.release;
+    const port = occupied.port;
     const proc = spawnVigil(
       ['start', '--data-dir', dataDir, '--port', String(port)],
       { VIGIL_LOG_LEVEL: 'warn' },
@@ -340,14 +334,7 @@ describe('vigil start: start-up failures are one clear line', () => {
   it('after a start that failed on a busy port, the next start still shows the first administrator', {
     timeout: 120_000,
   }, async () => {
-    const busy = createServer();
-    const port = await new Promise<number>((resolve, reject) => {
-      busy.on('error', reject);
-      busy.listen(0, '127.0.0.1', () => {
-        const address = busy.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
+    const { port, release } = await occupyPort();
     try {
       const failed = spawnVigil(
         ['start', '--data-dir', dataDir, '--port', String(port)],
@@ -356,7 +343,7 @@ describe('vigil start: start-up failures are one clear line', () => {
       );
       expect((await failed.exited).code).not.toBe(0);
     } finally {
-      await new Promise<void>((resolve) => busy.close(() => resolve()));
+      await release();
     }
     const { proc, url } = await startOn(dataDir);
     // The banner is complete once the server answers (it is written before the first request).

@@ -3,7 +3,7 @@
  * them: summaries, and clear one-line errors for what is not a capture.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,14 @@ import { BIN, cleanEnv, ROOT } from '../support/processes.js';
 const run = promisify(execFile);
 const DATA = path.resolve(ROOT, '../shared/data');
 const present = existsSync(path.join(DATA, 'pcap')) && existsSync(path.join(ROOT, 'dist/cli/main.js'));
+
+/** The JSON summary lines of a command's output. */
+function jsonLines(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
 
 async function vigil(args: string[]) {
   try {
@@ -41,33 +49,24 @@ describe.skipIf(!present)(
         path.join(DATA, 'pcap/dicom-association-store.pcap'),
       ]);
       expect(r.code, r.stderr).toBe(0);
-      const summaries = r.stdout
-        .trim()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l));
+      const summaries = jsonLines(r.stdout);
       expect(summaries).toHaveLength(2);
       expect(summaries[0]).toMatchObject({ packets: 25, dicomAssociations: 1, skipped: {} });
       expect(summaries[1]).toMatchObject({ dicomAssociations: 1 });
-      expect(summaries.every((s) => s.published > 0)).toBe(true);
+      expect(summaries.every((s) => Number(s.published) > 0)).toBe(true);
     });
 
-    it('reads a directory of Zeek logs', { timeout: 180_000 }, async () => {
-      const r = await vigil([
-        'sensor',
-        'zeek',
-        '--json',
-        '--data-dir',
-        dataDir,
-        path.join(DATA, 'zeek/json/ssh.json.gz'),
-        path.join(DATA, 'zeek/tsv/notice.log.gz'),
-      ]);
+    it('reads a directory of Zeek logs, in both formats, and ignores other files', {
+      timeout: 180_000,
+    }, async () => {
+      const logs = path.join(dataDir, 'zeek-logs');
+      mkdirSync(logs);
+      copyFileSync(path.join(DATA, 'zeek/json/ssh.json.gz'), path.join(logs, 'a-ssh.json.gz'));
+      copyFileSync(path.join(DATA, 'zeek/tsv/notice.log.gz'), path.join(logs, 'b-notice.log.gz'));
+      writeFileSync(path.join(logs, 'README.txt'), 'not a log');
+      const r = await vigil(['sensor', 'zeek', '--json', '--data-dir', dataDir, logs]);
       expect(r.code, r.stderr).toBe(0);
-      const summaries = r.stdout
-        .trim()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l));
+      const summaries = jsonLines(r.stdout);
       expect(summaries.map((s) => [s.format, s.records, s.published])).toEqual([
         ['json', 22, 22],
         ['tsv', 207, 207],

@@ -27,3 +27,16 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Holds a loopback port open (for "port in use" tests) until `release` is called. */
+export async function occupyPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const server = createServer();
+  const port = await new Promise<number>((resolve, reject) => {
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : 0);
+    });
+  });
+  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}

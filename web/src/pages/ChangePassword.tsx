@@ -1,9 +1,10 @@
 /** First sign-in: the one-time password is replaced by one only the person knows. */
 import type { FormEvent } from 'react';
 import { useState } from 'react';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { Banner } from '../components/Banner.js';
 import { Field } from '../components/Field.js';
+import { useSubmit } from '../hooks.js';
 import { AuthLayout } from '../layout/AuthLayout.js';
 import type { Session } from '../types.js';
 
@@ -21,8 +22,7 @@ export function ChangePassword({ onSession, onCancel, displayName, username, ste
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
 
   const tooShort = next.length > 0 && next.length < MIN_PASSWORD_LENGTH;
   const mismatch = repeat.length > 0 && next !== repeat;
@@ -34,15 +34,7 @@ export function ChangePassword({ onSession, onCancel, displayName, username, ste
       return setError(`The new password needs at least ${MIN_PASSWORD_LENGTH} characters.`);
     if (next !== repeat) return setError('The two new passwords do not match.');
     if (next === current) return setError('Choose a password different from the one-time password.');
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSession(await api.changePassword(current, next));
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    await run(async () => onSession(await api.changePassword(current, next)));
   };
 
   return (

@@ -5,6 +5,7 @@ import { api, describeError } from '../api.js';
 import { Banner } from '../components/Banner.js';
 import { CopyButton } from '../components/CopyButton.js';
 import { Field } from '../components/Field.js';
+import { useSubmit } from '../hooks.js';
 import { AuthLayout } from '../layout/AuthLayout.js';
 import type { EnrollConfirm, EnrollStart } from '../types.js';
 
@@ -28,8 +29,7 @@ export function EnrollMfa({ onEnrolled, onCancel, step }: EnrollMfaProps) {
   const [setup, setSetup] = useState<EnrollStart>();
   const [loadError, setLoadError] = useState<string>();
   const [code, setCode] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
   const live = useRef(true);
 
   const load = useCallback(() => {
@@ -59,16 +59,10 @@ export function EnrollMfa({ onEnrolled, onCancel, step }: EnrollMfaProps) {
       setError('Enter the 6-digit code your authenticator app shows now.');
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
-      onEnrolled(await api.enrollConfirm(clean));
-    } catch (err) {
-      setError(describeError(err));
-      setCode('');
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => onEnrolled(await api.enrollConfirm(clean)),
+      () => setCode(''),
+    );
   };
 
   return (

@@ -1,9 +1,10 @@
 /** Sign-in with username and password. */
 import type { FormEvent } from 'react';
 import { useState } from 'react';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { Banner } from '../components/Banner.js';
 import { Field } from '../components/Field.js';
+import { useSubmit } from '../hooks.js';
 import { AuthLayout } from '../layout/AuthLayout.js';
 import type { Session } from '../types.js';
 
@@ -15,8 +16,7 @@ interface LoginProps {
 export function Login({ onSession, notice }: LoginProps) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -24,16 +24,10 @@ export function Login({ onSession, notice }: LoginProps) {
       setError('Enter your username and password.');
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSession(await api.login(username.trim(), password));
-    } catch (err) {
-      setError(describeError(err));
-      setPassword('');
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => onSession(await api.login(username.trim(), password)),
+      () => setPassword(''),
+    );
   };
 
   return (

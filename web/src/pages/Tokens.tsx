@@ -1,14 +1,14 @@
 /** Admin: API tokens for scripts and integrations; create (secret shown once) and revoke. */
 import type { FormEvent } from 'react';
 import { useState } from 'react';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { Banner } from '../components/Banner.js';
 import { ConfirmButton } from '../components/ConfirmButton.js';
 import { Field } from '../components/Field.js';
 import { OneTimeSecret } from '../components/OneTimeSecret.js';
 import { SelectField } from '../components/SelectField.js';
 import { formatDateTime } from '../format.js';
-import { useDocumentTitle } from '../hooks.js';
+import { useDocumentTitle, useSubmit } from '../hooks.js';
 import { type ApiToken, ROLES, type Role, roleLabel } from '../types.js';
 import { usePoll } from '../usePoll.js';
 
@@ -19,10 +19,9 @@ export function Tokens() {
   const { data: tokens, error: loadError, loading, refresh } = usePoll(api.tokens, 0);
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('analyst');
-  const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<{ token: ApiToken; secret: string }>();
   const [notice, setNotice] = useState<string>();
-  const [error, setError] = useState<string>();
+  const { busy, error, setError, run } = useSubmit();
 
   const create = async (event: FormEvent) => {
     event.preventDefault();
@@ -30,30 +29,21 @@ export function Tokens() {
       setError('Give the token a name that says what uses it.');
       return;
     }
-    setBusy(true);
-    setError(undefined);
     setNotice(undefined);
-    try {
+    await run(async () => {
       setCreated(await api.createToken(name.trim(), role));
       setName('');
       refresh();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const revoke = async (token: ApiToken) => {
-    setError(undefined);
     setNotice(undefined);
-    try {
+    await run(async () => {
       await api.revokeToken(token.id);
       setNotice(`“${token.name}” is revoked.`);
       refresh();
-    } catch (err) {
-      setError(describeError(err));
-    }
+    });
   };
 
   return (

@@ -1,10 +1,11 @@
 /** The "add user" form. The server answers the new user with a one-time password to hand over. */
 import type { FormEvent } from 'react';
 import { useState } from 'react';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { Banner } from '../components/Banner.js';
 import { Field } from '../components/Field.js';
 import { SelectField } from '../components/SelectField.js';
+import { useSubmit } from '../hooks.js';
 import { ROLES, type Role, roleLabel, type User } from '../types.js';
 
 const ROLE_OPTIONS = ROLES.map((r) => ({ value: r, label: roleLabel(r) }));
@@ -19,8 +20,7 @@ export function UserForm({ onCreated, onCancel }: UserFormProps) {
   const [displayName, setDisplayName] = useState('');
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('staff');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -28,9 +28,7 @@ export function UserForm({ onCreated, onCancel }: UserFormProps) {
       setError('Enter a username and a display name.');
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
+    await run(async () => {
       const answer = await api.createUser({
         username: username.trim(),
         displayName: displayName.trim(),
@@ -38,11 +36,7 @@ export function UserForm({ onCreated, onCancel }: UserFormProps) {
         ...(email.trim() ? { email: email.trim() } : {}),
       });
       onCreated(answer.user, answer.oneTimePassword);
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

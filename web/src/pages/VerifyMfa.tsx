@@ -1,9 +1,10 @@
 /** Second step of sign-in: a code from the authenticator app, or a recovery code. */
 import type { FormEvent } from 'react';
 import { useState } from 'react';
-import { api, describeError } from '../api.js';
+import { api } from '../api.js';
 import { Banner } from '../components/Banner.js';
 import { Field } from '../components/Field.js';
+import { useSubmit } from '../hooks.js';
 import { AuthLayout } from '../layout/AuthLayout.js';
 import type { Session } from '../types.js';
 
@@ -16,8 +17,7 @@ interface VerifyMfaProps {
 export function VerifyMfa({ onSession, onCancel, displayName }: VerifyMfaProps) {
   const [useRecovery, setUseRecovery] = useState(false);
   const [code, setCode] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useSubmit();
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -30,16 +30,10 @@ export function VerifyMfa({ onSession, onCancel, displayName }: VerifyMfaProps) 
       setError('Enter one of your recovery codes.');
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
-      onSession(await api.verifyMfa(clean));
-    } catch (err) {
-      setError(describeError(err));
-      setCode('');
-    } finally {
-      setBusy(false);
-    }
+    await run(
+      async () => onSession(await api.verifyMfa(clean)),
+      () => setCode(''),
+    );
   };
 
   return (

@@ -42,6 +42,11 @@ const PATIENT_FIELD = {
 /** Types that can be created, read, updated, deleted and searched. */
 export const STORED_TYPES: readonly string[] = Object.keys(PATIENT_FIELD);
 
+/** Whether resources of a type belong to a patient (and are encrypted under the patient's key). */
+export function isPatientScoped(type: string): boolean {
+  return Object.hasOwn(PATIENT_FIELD, type) && PATIENT_FIELD[type as keyof typeof PATIENT_FIELD] !== null;
+}
+
 /** AuditEvent is generated from the audit trail: read and search only. */
 export const AUDIT_EVENT = 'AuditEvent';
 

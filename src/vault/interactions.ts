@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Clock, type EventInput, VigilError } from '../core/index.js';
-import type { AccessAction, AccessPolicy, VaultPrincipal } from './access-policy.js';
+import type { AccessAction, AccessDecision, AccessPolicy, VaultPrincipal } from './access-policy.js';
 import type { AuditAction, AuditEntryInput } from './audit-entry.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { BlindIndex } from './blind-index.js';
@@ -68,20 +68,22 @@ export function vaultEvent(
   };
 }
 
-/** Asks the policy; throws {@link AccessDeniedError} unless it allows. */
+/** What an allowed interaction records: the break-the-glass reason when a grant allowed it. */
+export type Allowed = Extract<AccessDecision, { effect: 'allow' }>;
+
+/** Asks the policy (inside `trx`); throws {@link AccessDeniedError} unless it allows. */
 export async function authorize(
   ctx: VaultContext,
+  trx: Kysely<VaultTables>,
   principal: VaultPrincipal,
   question: { patientId: string | null; resourceType: string; action: AccessAction },
   resources: readonly string[],
-): Promise<void> {
-  const decision = await ctx.policy({ principal, ...question });
-  if (decision === 'allow') return;
+): Promise<Allowed> {
+  const decision = await ctx.policy.decide({ principal, ...question }, trx);
+  if (decision.effect === 'allow') return decision;
   const auditAction: AuditAction = question.action === 'search' ? 'search' : question.action;
   throw new AccessDeniedError(
-    decision === 'needs-break-glass'
-      ? 'You have no care relationship with this patient; declare an emergency (break-the-glass) to proceed'
-      : `Your role (${principal.role}) may not ${question.action} ${question.resourceType} resources`,
+    decision.why,
     {
       actor: { id: principal.id, role: principal.role },
       action: auditAction,
@@ -94,10 +96,10 @@ export async function authorize(
       'access.denied',
       principal,
       question.patientId,
-      { resourceType: question.resourceType, action: question.action, decision },
+      { resourceType: question.resourceType, action: question.action, decision: decision.effect },
       'medium',
     ),
-    decision === 'needs-break-glass',
+    decision.effect === 'needs-break-glass',
   );
 }
 
@@ -109,6 +111,7 @@ async function record(
   version: StoredVersion,
   pending: PendingEvents,
   eventKind: string,
+  allowed: Allowed,
 ): Promise<void> {
   await ctx.audit.appendInTransaction(trx, {
     actor: { id: principal.id, role: principal.role },
@@ -116,9 +119,14 @@ async function record(
     resources: [versionRef(version)],
     patientRef: version.patientId === null ? null : ctx.patientRef(version.patientId),
     outcome: 'success',
+    breakGlass: allowed.breakGlass ?? null,
   });
   pending.push(
-    vaultEvent(ctx, eventKind, principal, version.patientId, { resourceType: version.resourceType, action }),
+    vaultEvent(ctx, eventKind, principal, version.patientId, {
+      resourceType: version.resourceType,
+      action,
+      ...(allowed.breakGlass ? { breakGlass: true } : {}),
+    }),
   );
 }
 
@@ -149,11 +157,15 @@ export async function createIn(
   requireStoredType(resource.resourceType);
   requireId(id);
   const patientId = patientOf({ ...resource, id });
-  await authorize(ctx, principal, { patientId, resourceType: resource.resourceType, action: 'create' }, [
-    `${resource.resourceType}/${id}`,
-  ]);
+  const allowed = await authorize(
+    ctx,
+    trx,
+    principal,
+    { patientId, resourceType: resource.resourceType, action: 'create' },
+    [`${resource.resourceType}/${id}`],
+  );
   const v = await ctx.repo.write(trx, { resource, id, patientId, expectedVersion: 0 });
-  await record(ctx, trx, principal, 'create', v, pending, 'resource.created');
+  await record(ctx, trx, principal, 'create', v, pending, 'resource.created', allowed);
   return v;
 }
 
@@ -171,11 +183,13 @@ export async function readIn(
   const head = await ctx.repo.head(trx, type, id);
   if (!head) throw notFound(type, id);
   const patientId = patientOfOwner(head.key_owner);
-  await authorize(ctx, principal, { patientId, resourceType: type, action: 'read' }, [`${type}/${id}`]);
+  const allowed = await authorize(ctx, trx, principal, { patientId, resourceType: type, action: 'read' }, [
+    `${type}/${id}`,
+  ]);
   if (head.deleted) throw gone(type, id, head.version_id);
   const v = await ctx.repo.version(trx, type, id, head.version_id);
   if (!v) throw new VigilError('INTERNAL', 'The current version of a resource is missing');
-  await record(ctx, trx, principal, 'read', v, pending, 'resource.read');
+  await record(ctx, trx, principal, 'read', v, pending, 'resource.read', allowed);
   return v;
 }
 
@@ -194,11 +208,15 @@ export async function vreadIn(
   if (!/^[1-9]\d{0,9}$/.test(versionId)) throw notFound(`${type}/${id}/_history`, versionId.slice(0, 16));
   const v = await ctx.repo.version(trx, type, id, Number(versionId));
   if (!v) throw notFound(type, `${id}/_history/${versionId}`);
-  await authorize(ctx, principal, { patientId: v.patientId, resourceType: type, action: 'read' }, [
-    versionRef(v),
-  ]);
+  const allowed = await authorize(
+    ctx,
+    trx,
+    principal,
+    { patientId: v.patientId, resourceType: type, action: 'read' },
+    [versionRef(v)],
+  );
   if (v.deleted) throw gone(type, id, v.versionId);
-  await record(ctx, trx, principal, 'vread', v, pending, 'resource.read');
+  await record(ctx, trx, principal, 'vread', v, pending, 'resource.read', allowed);
   return v;
 }
 
@@ -232,10 +250,11 @@ export async function updateIn(
   const refs = [`${type}/${id}`];
   if (head) {
     const before = patientOfOwner(head.key_owner);
-    await authorize(ctx, principal, { patientId: before, resourceType: type, action: 'update' }, refs);
+    await authorize(ctx, trx, principal, { patientId: before, resourceType: type, action: 'update' }, refs);
   }
-  await authorize(
+  const allowed = await authorize(
     ctx,
+    trx,
     principal,
     { patientId, resourceType: type, action: head ? 'update' : 'create' },
     refs,
@@ -250,6 +269,7 @@ export async function updateIn(
     v,
     pending,
     created ? 'resource.created' : 'resource.updated',
+    allowed,
   );
   return { version: v, created };
 }
@@ -269,7 +289,9 @@ export async function deleteIn(
   const head = await ctx.repo.head(trx, type, id);
   if (!head) throw notFound(type, id);
   const patientId = patientOfOwner(head.key_owner);
-  await authorize(ctx, principal, { patientId, resourceType: type, action: 'delete' }, [`${type}/${id}`]);
+  const allowed = await authorize(ctx, trx, principal, { patientId, resourceType: type, action: 'delete' }, [
+    `${type}/${id}`,
+  ]);
   if (head.deleted) return null;
   const v = await ctx.repo.write(trx, {
     resource: { resourceType: type },
@@ -278,7 +300,7 @@ export async function deleteIn(
     expectedVersion,
     deleted: true,
   });
-  await record(ctx, trx, principal, 'delete', v, pending, 'resource.deleted');
+  await record(ctx, trx, principal, 'delete', v, pending, 'resource.deleted', allowed);
   return v;
 }
 
@@ -298,7 +320,9 @@ export async function historyIn(
   const head = await ctx.repo.head(trx, type, id);
   if (!head) throw notFound(type, id);
   const patientId = patientOfOwner(head.key_owner);
-  await authorize(ctx, principal, { patientId, resourceType: type, action: 'read' }, [`${type}/${id}`]);
+  const allowed = await authorize(ctx, trx, principal, { patientId, resourceType: type, action: 'read' }, [
+    `${type}/${id}`,
+  ]);
   const numbers = (await ctx.repo.versions(trx, type, id)).filter((n) => before === null || n < before);
   const page = numbers.slice(0, count);
   const versions: StoredVersion[] = [];
@@ -312,6 +336,7 @@ export async function historyIn(
     resources: versions.map(versionRef),
     patientRef: patientId === null ? null : ctx.patientRef(patientId),
     outcome: 'success',
+    breakGlass: allowed.breakGlass ?? null,
   });
   pending.push(
     vaultEvent(ctx, 'resource.read', principal, patientId, { resourceType: type, action: 'history' }),

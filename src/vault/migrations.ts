@@ -134,4 +134,84 @@ export const vaultMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    id: 'vault-0005-care-access',
+    async up(db) {
+      await db.schema
+        .createTable('vault_staff_links')
+        .addColumn('user_id', 'text', (c) => c.primaryKey())
+        .addColumn('practitioner_id', 'text', (c) => c.notNull())
+        .addColumn('linked_by', 'text', (c) => c.notNull())
+        .addColumn('linked_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('vault_break_glass')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('patient_id', 'text', (c) => c.notNull())
+        .addColumn('reason_sealed', 'text', (c) => c.notNull())
+        .addColumn('granted_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      // "Has this user a live grant for this patient?" and the privacy officer's review by time.
+      await db.schema
+        .createIndex('vault_break_glass_user')
+        .on('vault_break_glass')
+        .columns(['user_id', 'patient_id', 'expires_at'])
+        .execute();
+      await db.schema
+        .createIndex('vault_break_glass_time')
+        .on('vault_break_glass')
+        .columns(['granted_at'])
+        .execute();
+    },
+  },
+  {
+    id: 'vault-0004-legal-holds',
+    async up(db) {
+      // One row per patient under a legal hold (erasure is refused while it stands). The reason is
+      // free text (it may name a case or a person), so it is sealed by the KeyRing like a data key.
+      await db.schema
+        .createTable('vault_legal_holds')
+        .addColumn('patient_id', 'text', (c) => c.primaryKey())
+        .addColumn('reason_sealed', 'text', (c) => c.notNull())
+        .addColumn('set_by', 'text', (c) => c.notNull())
+        .addColumn('set_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
+    id: 'vault-0003-binaries',
+    async up(db, flags) {
+      // Binaries (binaries.ts): metadata here, ciphertext in chunk rows so nothing is buffered whole.
+      await db.schema
+        .createTable('vault_binaries')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('key_owner', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('digest_sealed', 'text')
+        .addColumn('complete', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // Erasure by owner; the sweep of abandoned uploads by (complete, created_at).
+      await db.schema
+        .createIndex('vault_binaries_owner')
+        .on('vault_binaries')
+        .columns(['key_owner'])
+        .execute();
+      await db.schema
+        .createIndex('vault_binaries_pending')
+        .on('vault_binaries')
+        .columns(['complete', 'created_at'])
+        .execute();
+      await db.schema
+        .createTable('vault_binary_chunks')
+        .addColumn('binary_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('data', flags.blobType, (c) => c.notNull())
+        .addPrimaryKeyConstraint('vault_binary_chunks_pk', ['binary_id', 'seq'])
+        .execute();
+    },
+  },
 ];

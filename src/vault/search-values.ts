@@ -12,17 +12,24 @@
  * | Patient | gender | token | `gender` (system administrative-gender) |
  * | Encounter | patient, subject | reference | `subject` when it is `Patient/<id>` |
  * | Encounter | participant | reference | `participant[].individual` when it is `Type/<id>` |
+| Encounter | participant-identifier | identifier | `participant[].individual` as `Type?identifier=sys|value` or a logical identifier |
  * | Encounter | date | date | `period.start` and `period.end` |
  * | Encounter | status | token | `status` (system encounter-status) |
  * | clinical types | patient, subject | reference | the patient reference (fhir-types.ts) |
  * | clinical types | date | date | the type's clinically relevant date (`DATE_PATHS`) |
  * | clinical types | code | token | the type's main CodeableConcept (`CODE_PATHS`) |
+| CareTeam | participant, participant-identifier, status | as Encounter | `participant[].member`, `status` |
+| Practitioner | identifier | identifier | `identifier[].system|value` (staff numbers such as the NPI) |
+| PractitionerRole | practitioner, organization | reference | `practitioner`, `organization` |
  *
- * Conditional references (`Practitioner?identifier=…`, as Synthea writes participants) are not
- * indexed: they name no id. Shared types (Practitioner, Organization, …) support `_id` and
- * `_lastUpdated` only. Pure.
+ * Conditional references (`Practitioner?identifier=…`, as Synthea writes participants) name no
+ * id: their identifier goes to `participant-identifier`, and a `participant=Practitioner/<id>`
+ * search also finds them through that practitioner's identifiers (search.ts). The care policy
+ * finds a clinician's Encounters and CareTeams the same way. Organization, Location and Binary
+ * support `_id` and `_lastUpdated` only. Pure.
  */
 import type { IndexEntry, SearchParamDef, SearchParamRegistry } from './blind-index.js';
+import { conditionalIdentifier } from './care-rules.js';
 import { type FhirResource, parseReference } from './fhir-types.js';
 
 const patientRef: SearchParamDef = { kind: 'reference', target: 'Patient' };
@@ -76,14 +83,24 @@ export const VAULT_SEARCH_PARAMS: SearchParamRegistry = {
     patient: patientRef,
     subject: patientRef,
     participant: { kind: 'reference', target: 'Practitioner' },
+    'participant-identifier': { kind: 'identifier' },
     date: { kind: 'date' },
     status: { kind: 'token' },
   },
   ...Object.fromEntries(Object.keys(CODE_PATHS).map((t) => [t, clinical])),
-  // Shared types and Binary: `_id` and `_lastUpdated` only. An empty map, not a missing one,
-  // so BlindIndex's `*` fallback never applies.
-  Practitioner: {},
-  PractitionerRole: {},
+  CareTeam: {
+    ...clinical,
+    participant: { kind: 'reference', target: 'Practitioner' },
+    'participant-identifier': { kind: 'identifier' },
+    status: { kind: 'token' },
+  },
+  Practitioner: { identifier: { kind: 'identifier' } },
+  PractitionerRole: {
+    practitioner: { kind: 'reference', target: 'Practitioner' },
+    organization: { kind: 'reference', target: 'Organization' },
+  },
+  // The other shared types and Binary: `_id` and `_lastUpdated` only. An empty map, not a
+  // missing one, so BlindIndex's `*` fallback never applies.
   Organization: {},
   Location: {},
   Binary: {},
@@ -124,6 +141,24 @@ function codings(concepts: unknown[]): Array<{ system: string | null; code: stri
   return out;
 }
 
+function identifiersIn(ids: unknown[]): Array<{ system: string | null; code: string }> {
+  const out: Array<{ system: string | null; code: string }> = [];
+  for (const id of ids) {
+    const { system, value } = id as { system?: unknown; value?: unknown };
+    if (typeof value === 'string' && value.trim())
+      out.push({ system: typeof system === 'string' ? system : null, code: value });
+  }
+  return out;
+}
+
+/** `system|value` as the identifier kind takes it. */
+function coded(key: string): { system: string | null; code: string } {
+  const bar = key.indexOf('|');
+  return bar < 0
+    ? { system: null, code: key }
+    : { system: key.slice(0, bar) || null, code: key.slice(bar + 1) };
+}
+
 /** The dates (as written) of a resource's `date` parameter; used for ranges and `_sort`. */
 export function datesOf(resource: FhirResource): string[] {
   if (resource.resourceType === 'Patient') return strings(at(resource, 'birthDate'));
@@ -144,11 +179,7 @@ export function indexEntriesOf(resource: FhirResource, patientId: string | null)
     for (const value of values) out.push({ param, value });
   };
   if (type === 'Patient') {
-    for (const id of at(resource, 'identifier')) {
-      const { system, value } = id as { system?: unknown; value?: unknown };
-      if (typeof value === 'string' && value.trim())
-        push('identifier', [{ system: typeof system === 'string' ? system : null, code: value }]);
-    }
+    push('identifier', identifiersIn(at(resource, 'identifier')));
     const names = at(resource, 'name');
     push('family', strings(at(names, 'family')));
     push('given', strings(at(names, 'given')));
@@ -168,21 +199,44 @@ export function indexEntriesOf(resource: FhirResource, patientId: string | null)
   if (params.patient && patientId !== null) push('patient', [`Patient/${patientId}`]);
   if (params.subject && patientId !== null) push('subject', [`Patient/${patientId}`]);
   if (params.date) push('date', datesOf(resource));
-  if (type === 'Encounter') {
-    const refs = at(resource, 'participant.individual.reference')
-      .map(parseReference)
-      .filter((r) => r !== null);
+  if (type === 'Encounter' || type === 'CareTeam') {
+    const who = at(resource, type === 'Encounter' ? 'participant.individual' : 'participant.member');
+    const refs = strings(at(who, 'reference'));
     push(
       'participant',
-      refs.map((r) => `${r.type}/${r.id}`),
+      refs
+        .map(parseReference)
+        .filter((r) => r !== null)
+        .map((r) => `${r.type}/${r.id}`),
     );
+    push('participant-identifier', [
+      ...refs
+        .map(conditionalIdentifier)
+        .filter((x) => x !== null)
+        .map(coded),
+      ...identifiersIn(at(who, 'identifier')),
+    ]);
     push(
       'status',
       strings(at(resource, 'status')).map((code) => ({
-        system: 'http://hl7.org/fhir/encounter-status',
+        system:
+          type === 'Encounter'
+            ? 'http://hl7.org/fhir/encounter-status'
+            : 'http://hl7.org/fhir/care-team-status',
         code,
       })),
     );
+  }
+  if (type === 'Practitioner') push('identifier', identifiersIn(at(resource, 'identifier')));
+  if (type === 'PractitionerRole') {
+    for (const param of ['practitioner', 'organization'] as const)
+      push(
+        param,
+        strings(at(resource, `${param}.reference`))
+          .map(parseReference)
+          .filter((r) => r !== null)
+          .map((r) => `${r.type}/${r.id}`),
+      );
   }
   const codePath = CODE_PATHS[type];
   if (params.code && codePath) push('code', codings(at(resource, codePath)));

@@ -18,15 +18,25 @@
  *   an offset when sorting), placed in the `next` link.
  * - Anything else (unknown parameters, modifiers, `_include`, `_total`, chained parameters) is a
  *   BAD_REQUEST naming the parameter: never a silently wrong result.
- * - Every candidate passes the access policy before it is counted; the search is audited with
- *   the ids it returned.
+ * - Every candidate passes the access policy before it is counted, so results, paging and the
+ *   absence of `_total` reveal nothing the caller may not see. When the policy can name the
+ *   patients a caller may see (a clinician's care), the scan is narrowed to their key owners in
+ *   SQL first. The search is audited with the ids it returned, and marked break-the-glass when a
+ *   grant let any result through.
  */
 import type { Kysely } from 'kysely';
 import { VigilError } from '../core/index.js';
 import type { VaultPrincipal } from './access-policy.js';
+import { identifiersOf } from './care-rules.js';
 import { coverOf, type DateComparator, type DateRange, dateMatches, parseDateSearch } from './date-range.js';
-import { requireStoredType } from './fhir-types.js';
-import { authorize, type PendingEvents, type VaultContext, vaultEvent } from './interactions.js';
+import { isPatientScoped, requireStoredType } from './fhir-types.js';
+import {
+  type Allowed,
+  authorize,
+  type PendingEvents,
+  type VaultContext,
+  vaultEvent,
+} from './interactions.js';
 import type { StoredVersion } from './repository.js';
 import { dateParamOf, datesOf, searchParamsOf } from './search-values.js';
 import type { VaultTables } from './tables.js';
@@ -70,6 +80,8 @@ interface ParsedSearch {
   lastUpdated: Array<{ op: DateComparator; range: DateRange }>;
   dates: DateFilter[];
   self: Array<[string, string]>;
+  /** Key owners (`Patient/<id>`) the caller may see, when the policy names them. */
+  owners: string[] | null;
 }
 
 function decodeCursor(value: string): { after?: string; offset?: number } {
@@ -110,6 +122,7 @@ function parse(type: string, params: ReadonlyArray<readonly [string, string]>): 
     lastUpdated: [],
     dates: [],
     self: [],
+    owners: null,
   };
   for (const [rawName, value] of params) {
     const name = rawName.trim();
@@ -180,11 +193,36 @@ async function candidateIds(
   let set: Set<string> | null = p.ids;
   for (const { param, values } of p.lookups) {
     const union = new Set<string>();
-    for (const v of values) for (const id of await ctx.index.findIds(type, param, v, trx)) union.add(id);
+    for (const v of values) {
+      for (const id of await ctx.index.findIds(type, param, v, trx)) union.add(id);
+      if (param === 'participant')
+        for (const id of await participantsByIdentifier(ctx, trx, type, v)) union.add(id);
+    }
     set = set ? new Set([...set].filter((id) => union.has(id))) : union;
     if (set.size === 0) break;
   }
   return set ? [...set].sort() : null;
+}
+
+/**
+ * Participants written as conditional references (`Practitioner?identifier=sys|value`, as Synthea
+ * and many feeds write them) are found for `participant=Practitioner/<id>` through that
+ * practitioner's identifiers.
+ */
+async function participantsByIdentifier(
+  ctx: VaultContext,
+  trx: Kysely<VaultTables>,
+  type: string,
+  value: string,
+): Promise<string[]> {
+  const m = /^(?:Practitioner\/)?([A-Za-z0-9\-.]{1,64})$/.exec(value.trim());
+  if (!m) return [];
+  const [practitioner] = await ctx.repo.currentMany(trx, 'Practitioner', [m[1]!]);
+  if (!practitioner) return [];
+  const ids: string[] = [];
+  for (const key of identifiersOf(practitioner.resource))
+    ids.push(...(await ctx.index.findIds(type, 'participant-identifier', key, trx)));
+  return ids;
 }
 
 /** Ids of live resources of the type, in id order, after `after`, filtered by `_lastUpdated`. */
@@ -203,6 +241,7 @@ async function scanIds(
     .where('deleted', '=', 0);
   if (after !== undefined) q = q.where('id', '>', after);
   if (among) q = q.where('id', 'in', among);
+  if (p.owners) q = q.where('key_owner', 'in', p.owners.length ? p.owners : ['-']);
   for (const { op, range } of p.lastUpdated) {
     const s = new Date(range.start).toISOString();
     const e = new Date(range.end).toISOString();
@@ -225,6 +264,8 @@ function passesDates(v: StoredVersion, filters: readonly DateFilter[]): boolean 
 }
 
 const BATCH = 200;
+/** Narrow by key owner in SQL up to this many visible patients; above, ask per candidate. */
+const MAX_OWNERS = 2000;
 
 /**
  * Runs a search inside `trx`, audits it with the ids returned, and queues its event. The caller
@@ -243,10 +284,24 @@ export async function searchIn(
   const patientParam = p.lookups.find((l) => l.param === 'patient' || l.param === 'subject');
   const askedPatient =
     patientParam?.values.length === 1 ? patientParam.values[0]!.replace(/^Patient\//, '') : null;
-  await authorize(ctx, principal, { patientId: askedPatient, resourceType: type, action: 'search' }, [type]);
+  await authorize(ctx, trx, principal, { patientId: askedPatient, resourceType: type, action: 'search' }, [
+    type,
+  ]);
+  if (isPatientScoped(type) && ctx.policy.visiblePatients) {
+    const visible = await ctx.policy.visiblePatients(principal, trx);
+    if (visible && visible.size <= MAX_OWNERS) p.owners = [...visible].sort().map((id) => `Patient/${id}`);
+  }
 
-  const allowed = async (v: StoredVersion) =>
-    (await ctx.policy({ principal, patientId: v.patientId, resourceType: type, action: 'read' })) === 'allow';
+  let breakGlass: Allowed['breakGlass'] | undefined;
+  const allowed = async (v: StoredVersion) => {
+    const d = await ctx.policy.decide(
+      { principal, patientId: v.patientId, resourceType: type, action: 'read' },
+      trx,
+    );
+    if (d.effect !== 'allow') return false;
+    breakGlass ??= d.breakGlass;
+    return true;
+  };
   const candidates = await candidateIds(ctx, trx, type, p);
 
   let results: StoredVersion[] = [];
@@ -322,6 +377,7 @@ export async function searchIn(
     patientRef: only === null ? null : ctx.patientRef(only),
     outcome: 'success',
     searchResultIds: results.map((r) => `${r.resourceType}/${r.id}`),
+    breakGlass: breakGlass ?? null,
   });
   pending.push(
     vaultEvent(ctx, 'resource.searched', principal, only, {

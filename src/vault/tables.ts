@@ -90,6 +90,70 @@ export type AuditCheckpointRow = {
   created_at: string;
 };
 
+/**
+ * Which practitioner a console user (or API token) is: the care policy finds their Encounters and
+ * CareTeams through it. Set by an operator (`vigil vault link-staff`) or an admin; ids only.
+ */
+export type StaffLinkRow = {
+  user_id: string;
+  practitioner_id: string;
+  linked_by: string;
+  linked_at: string;
+};
+
+/**
+ * A break-the-glass grant: `user_id` may reach `patient_id`'s records until `expires_at`. The
+ * reason is sealed by the KeyRing (it may describe the emergency, so it is not stored in clear
+ * here; the audit entries made under the grant carry it, as the audit trail must).
+ */
+export type BreakGlassRow = {
+  id: string;
+  user_id: string;
+  patient_id: string;
+  reason_sealed: string;
+  granted_at: string;
+  expires_at: string;
+};
+
+/**
+ * One stored binary (a FHIR Binary, e.g. a DocumentReference's PDF): metadata only, the bytes are
+ * in `vault_binary_chunks`. The ciphertext is bound to `id` and `key_owner` (the patient whose
+ * data key encrypts it). `content_type` (one of a short allow-list) and `size` are in clear: the
+ * ciphertext's length reveals the size anyway. `digest_sealed` holds the plaintext's SHA-256 and
+ * SHA-1 sealed under the same data key: a bare hash of a document would tell anyone with the
+ * database that two patients hold the same file (or that a patient holds a known one), and it
+ * must vanish with the key when the patient is erased. `complete` is 0 while an upload streams
+ * in; such rows are removed when the upload fails, and swept when a crash left them behind.
+ */
+export type BinaryRow = {
+  id: string;
+  key_owner: string;
+  content_type: string;
+  size: number | string;
+  digest_sealed: string | null;
+  complete: number;
+  created_at: string;
+};
+
+/** One piece of a binary's ciphertext (the stream-cipher format, cut in rows of at most 256 KiB). */
+export type BinaryChunkRow = {
+  binary_id: string;
+  seq: number;
+  data: Buffer;
+};
+
+/**
+ * A legal hold: while it stands, the patient's erasure is refused with its reason. The reason is
+ * free text (a case, a court, a person), so it is sealed by the KeyRing with aad naming the
+ * patient (`vigil-vault-legal-hold|<patient id>`) and re-sealed by `vigil keys rotate`.
+ */
+export type LegalHoldRow = {
+  patient_id: string;
+  reason_sealed: string;
+  set_by: string;
+  set_at: string;
+};
+
 /** Every vault table, for `db.withTables<VaultTables>()`. */
 export type VaultTables = {
   vault_data_keys: DataKeyRow;
@@ -99,6 +163,11 @@ export type VaultTables = {
   vault_audit: AuditRow;
   vault_audit_head: AuditHeadRow;
   vault_audit_checkpoints: AuditCheckpointRow;
+  vault_binaries: BinaryRow;
+  vault_binary_chunks: BinaryChunkRow;
+  vault_staff_links: StaffLinkRow;
+  vault_break_glass: BreakGlassRow;
+  vault_legal_holds: LegalHoldRow;
 };
 
 /** The names of the vault tables (the plaintext scan in the tests walks all of them). */
@@ -110,6 +179,11 @@ export const VAULT_TABLES = [
   'vault_audit',
   'vault_audit_head',
   'vault_audit_checkpoints',
+  'vault_binaries',
+  'vault_binary_chunks',
+  'vault_staff_links',
+  'vault_break_glass',
+  'vault_legal_holds',
 ] as const;
 
 /**

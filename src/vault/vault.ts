@@ -5,23 +5,29 @@
  * `vault.*` events; a denial is audited after the rollback and answered FORBIDDEN.
  */
 import type { Kysely } from 'kysely';
-import { type Clock, type EventInput, isVigilError, makeEvent, VigilError } from '../core/index.js';
+import { type Clock, type EventInput, isVigilError, makeEvent, newId, VigilError } from '../core/index.js';
 import type { Bus } from '../platform/bus/index.js';
 import type { AnyDb } from '../platform/db/index.js';
 import type { KeyRing } from '../platform/keys/index.js';
 import type { Logger } from '../platform/log/index.js';
-import { type AccessPolicy, rolePolicy, type VaultPrincipal } from './access-policy.js';
+import type { AccessPolicy, VaultPrincipal } from './access-policy.js';
 import type { AuditActor } from './audit-entry.js';
 import { readAuditEvent, searchAuditEvents } from './audit-events.js';
 import { AuditTrail } from './audit-trail.js';
 import { type AuditVerification, verifyAudit } from './audit-verify.js';
+import { type BinaryInfo, BinaryStore, type BinaryUpload, type OpenedBinary } from './binaries.js';
+import { createBinaryIn, type ReadBinaryOptions, readBinaryIn } from './binary-interactions.js';
+import { linkBinaryAttachments } from './binary-links.js';
 import { BlindIndex } from './blind-index.js';
+import { type BreakGlassGrant, cleanReason, insertGrant, listGrants } from './break-glass.js';
 import { type BundleEntryRequest, parseBundle, parseIfMatch, transactionOrder } from './bundle.js';
 import { etagOf, historyBundle, searchsetBundle } from './bundle-views.js';
 import { canonicalJson, type Json } from './canonical-json.js';
 import { capabilityStatement } from './capability.js';
+import { CarePolicy, type CarePolicyOptions } from './care-policy.js';
 import { CheckpointSigner } from './checkpoint-signer.js';
 import { DataKeyStore } from './data-keys.js';
+import type { ErasureResult } from './erasure.js';
 import { AUDIT_EVENT, type FhirResource, patientOf, requireId, requireStoredType } from './fhir-types.js';
 import { validateFhir, warmUpValidation } from './fhir-validation.js';
 import {
@@ -37,11 +43,14 @@ import {
   versionRef,
   vreadIn,
 } from './interactions.js';
+import { LegalHoldStore } from './legal-holds.js';
 import { patientRefHasher } from './patient-ref.js';
+import { PrivacyOffice } from './privacy-office.js';
 import { FhirRepository, type StoredVersion } from './repository.js';
 import { SealedResourceStore } from './resources.js';
 import { parseCount, type SearchPage, searchIn } from './search.js';
 import { VAULT_SEARCH_PARAMS } from './search-values.js';
+import { linkStaff, type StaffLink, staffLinks, unlinkStaff } from './staff-links.js';
 import { type VaultTables, vaultDb } from './tables.js';
 
 /** What the vault is built from. */
@@ -51,8 +60,12 @@ export interface VaultDeps {
   bus: Bus;
   clock: Clock;
   logger: Logger;
-  /** Who may do what to whose data (default: {@link rolePolicy}). */
+  /** Who may do what to whose data (default: the care policy, care-policy.ts). */
   policy?: AccessPolicy;
+  /** Options of the default care policy (window, cache). */
+  care?: CarePolicyOptions;
+  /** How long a break-the-glass grant lasts, in minutes (default 60). */
+  breakGlassMinutes?: number;
   /** Sign an audit checkpoint every N entries (default 1000). */
   checkpointEvery?: number;
   /** The software version for the CapabilityStatement. */
@@ -85,12 +98,20 @@ export class Vault {
   readonly #logger: Logger;
   readonly #signer: CheckpointSigner;
   readonly #version: string;
+  readonly #keys: KeyRing;
+  readonly #breakGlassMs: number;
+  readonly #care: CarePolicy | null;
+  readonly #binaries: BinaryStore;
   /** The data keys (for erasure and rotation). */
   readonly dataKeys: DataKeyStore;
   /** The audit trail (for erasure and outside checkpoints). */
   readonly audit: AuditTrail;
   /** The blind index. */
   readonly index: BlindIndex;
+  /** Legal holds (the CLI's `vigil vault hold` uses it directly, as an operator). */
+  readonly legalHolds: LegalHoldStore;
+  /** Erasure, legal holds, audit checkpoints and export for privacy officers (privacy-office.ts). */
+  readonly privacy: PrivacyOffice;
 
   constructor(deps: VaultDeps) {
     this.#db = vaultDb(deps.db);
@@ -98,6 +119,8 @@ export class Vault {
     this.#bus = deps.bus;
     this.#logger = deps.logger;
     this.#version = deps.version ?? '0';
+    this.#keys = deps.keys;
+    this.#breakGlassMs = (deps.breakGlassMinutes ?? 60) * 60_000;
     this.dataKeys = new DataKeyStore(deps.db, deps.keys, { clock: deps.clock });
     this.#signer = CheckpointSigner.fromKeyRing(deps.keys);
     this.audit = new AuditTrail(deps.db, this.#signer, {
@@ -106,15 +129,55 @@ export class Vault {
     });
     this.index = new BlindIndex(deps.db, deps.keys, VAULT_SEARCH_PARAMS);
     const resources = new SealedResourceStore(deps.db, this.dataKeys);
+    const repo = new FhirRepository({
+      resources,
+      index: this.index,
+      dataKeys: this.dataKeys,
+      clock: deps.clock,
+    });
+    this.#care = deps.policy
+      ? null
+      : new CarePolicy(
+          {
+            repo,
+            index: this.index,
+            keys: deps.keys,
+            clock: deps.clock,
+            patientRef: patientRefHasher(deps.keys),
+          },
+          deps.care,
+        );
     this.#ctx = {
       db: this.#db,
-      repo: new FhirRepository({ resources, index: this.index, dataKeys: this.dataKeys, clock: deps.clock }),
+      repo,
       index: this.index,
       audit: this.audit,
-      policy: deps.policy ?? rolePolicy,
+      policy: deps.policy ?? this.#care!,
       patientRef: patientRefHasher(deps.keys),
       clock: deps.clock,
     };
+    this.legalHolds = new LegalHoldStore(deps.db, deps.keys, deps.clock);
+    this.privacy = new PrivacyOffice({
+      db: deps.db,
+      clock: deps.clock,
+      dataKeys: this.dataKeys,
+      index: this.index,
+      audit: this.audit,
+      signer: this.#signer,
+      patientRef: this.#ctx.patientRef,
+      holds: this.legalHolds,
+      publish: (events) => this.#publish(events),
+    });
+    this.#binaries = new BinaryStore(this.#db, this.dataKeys, deps.clock);
+  }
+
+  /**
+   * Erases a patient (crypto-shredding: their data key is destroyed, their index rows removed, the
+   * audit trail stays pseudonymous). Privacy officers only (others: FORBIDDEN, audited); CONFLICT
+   * with the reason under a legal hold.
+   */
+  erase(principal: VaultPrincipal, patientId: string): Promise<ErasureResult> {
+    return this.privacy.erase(principal, patientId);
   }
 
   /** Indexes the R4 definitions now (a few seconds) rather than on the first write. */
@@ -132,6 +195,143 @@ export class Vault {
     return verifyAudit(this.#anyDb, this.#signer.publicKey);
   }
 
+  /**
+   * Links a console user to the Practitioner they are (an operator or admin action: it decides
+   * whose care relationships the user inherits). The Practitioner must exist. Audited.
+   */
+  async linkStaff(actor: AuditActor, userId: string, practitioner: string): Promise<StaffLink> {
+    const link = await this.#db.transaction().execute(async (trx) => {
+      const practitionerId = await this.#practitionerId(trx, practitioner);
+      const out = await linkStaff(trx, {
+        userId,
+        practitionerId,
+        linkedBy: actor.id,
+        at: this.#ctx.clock.now().toISOString(),
+      });
+      await this.audit.appendInTransaction(trx, {
+        actor,
+        action: 'update',
+        resources: [`Practitioner/${practitionerId}`, `user/${userId}`],
+        outcome: 'success',
+      });
+      return out;
+    });
+    this.#care?.forgetUser(userId);
+    return link;
+  }
+
+  /**
+   * A Practitioner named as `Practitioner/<id>`, `<id>` or by identifier `system|value` (an NPI):
+   * its id; NOT_FOUND when there is none, CONFLICT when an identifier names several.
+   */
+  async #practitionerId(trx: Kysely<VaultTables>, name: string): Promise<string> {
+    const text = name.trim();
+    if (text.includes('|')) {
+      const ids = await this.index.findIds('Practitioner', 'identifier', text.slice(0, 300), trx);
+      const live = await this.#ctx.repo.currentMany(trx, 'Practitioner', ids);
+      if (live.length === 1) return live[0]!.id;
+      if (live.length > 1)
+        throw new VigilError(
+          'CONFLICT',
+          `${live.length} practitioners have identifier ${text.slice(0, 100)}: link by id`,
+        );
+      throw new VigilError('NOT_FOUND', `No practitioner has identifier ${text.slice(0, 100)}`);
+    }
+    const id = text.replace(/^Practitioner\//, '');
+    requireId(id, 'practitioner id');
+    const head = await this.#ctx.repo.head(trx, 'Practitioner', id);
+    if (!head || head.deleted) throw new VigilError('NOT_FOUND', `Practitioner/${id} does not exist`);
+    return id;
+  }
+
+  /** Removes a user's practitioner link (they lose every care relationship). Audited. */
+  async unlinkStaff(actor: AuditActor, userId: string): Promise<boolean> {
+    const removed = await this.#db.transaction().execute(async (trx) => {
+      const out = await unlinkStaff(trx, userId);
+      if (out)
+        await this.audit.appendInTransaction(trx, {
+          actor,
+          action: 'delete',
+          resources: [`user/${userId.slice(0, 64)}`],
+          outcome: 'success',
+        });
+      return out;
+    });
+    this.#care?.forgetUser(userId);
+    return removed;
+  }
+
+  /** Every user–practitioner link. */
+  staffLinks(): Promise<StaffLink[]> {
+    return staffLinks(this.#db);
+  }
+
+  /**
+   * Break-the-glass: a clinician without a care relationship declares an emergency for a patient,
+   * with a reason. The grant lasts `breakGlassMinutes`; the declaration is audited with its
+   * reason, and a `vault.break_glass.declared` event (severity high) goes to privacy review.
+   */
+  async declareBreakGlass(
+    principal: VaultPrincipal,
+    patientId: string,
+    reason: unknown,
+  ): Promise<BreakGlassGrant> {
+    if (principal.role !== 'clinician')
+      throw new VigilError('FORBIDDEN', 'Only clinicians may declare an emergency (break-the-glass)');
+    requireId(patientId, 'patient id');
+    const text = cleanReason(reason);
+    const now = this.#ctx.clock.now();
+    const grant: BreakGlassGrant = {
+      id: newId(),
+      userId: principal.id,
+      patientId,
+      reason: text,
+      grantedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.#breakGlassMs).toISOString(),
+    };
+    await this.#run(async (trx, events) => {
+      const head = await this.#ctx.repo.head(trx, 'Patient', patientId);
+      if (!head || head.deleted) throw new VigilError('NOT_FOUND', `Patient/${patientId} does not exist`);
+      await insertGrant(trx, this.#keys, grant);
+      await this.audit.appendInTransaction(trx, {
+        actor: { id: principal.id, role: principal.role },
+        action: 'break-glass',
+        resources: [`Patient/${patientId}`],
+        patientRef: this.#ctx.patientRef(patientId),
+        outcome: 'success',
+        breakGlass: { reason: text },
+      });
+      events.push({
+        kind: 'vault.break_glass.declared',
+        source: 'vault',
+        severity: 'high',
+        user: { id: principal.id, role: principal.role },
+        patientRef: this.#ctx.patientRef(patientId),
+        data: { grantId: grant.id, expiresAt: grant.expiresAt, minutes: this.#breakGlassMs / 60_000 },
+      });
+    });
+    return grant;
+  }
+
+  /** Break-the-glass grants since `since`, newest first, for the privacy officer's review. */
+  async breakGlassGrants(principal: VaultPrincipal, since: Date, limit = 200): Promise<BreakGlassGrant[]> {
+    if (principal.role !== 'privacy-officer')
+      throw new VigilError('FORBIDDEN', 'Only privacy officers review break-the-glass grants');
+    return this.#run(async (trx) => {
+      const grants = await listGrants(trx, this.#keys, {
+        since: since.toISOString(),
+        limit: Math.min(Math.max(limit, 1), 1000),
+      });
+      await this.audit.appendInTransaction(trx, {
+        actor: { id: principal.id, role: principal.role },
+        action: 'read',
+        resources: grants.map((g) => `break-glass/${g.id}`),
+        outcome: 'success',
+      });
+      return grants;
+    });
+  }
+
   /** The CapabilityStatement (generated from what is implemented). */
   capabilityStatement(): FhirResource {
     return capabilityStatement(this.#version, this.#ctx.clock.now().toISOString());
@@ -139,6 +339,15 @@ export class Vault {
 
   async #publish(events: readonly EventInput[]): Promise<void> {
     if (!events.length) return;
+    const written = new Set<string>();
+    for (const e of events)
+      if (e.kind !== 'vault.resource.read' && e.kind !== 'vault.resource.searched') {
+        const type = (e.data as { resourceType?: unknown } | undefined)?.resourceType;
+        if (typeof type === 'string') written.add(type);
+        if (e.kind === 'vault.import.batch')
+          for (const t of (e.data as { types?: string[] }).types ?? []) written.add(t);
+      }
+    if (written.size) this.#ctx.policy.changed?.(written);
     const now = this.#ctx.clock.now();
     try {
       await this.#bus.publish(events.map((e) => makeEvent(e, now)));
@@ -182,8 +391,29 @@ export class Vault {
         },
       );
     requireStoredType(r.resourceType);
+    if (r.resourceType === 'Binary')
+      throw new VigilError(
+        'BAD_REQUEST',
+        'A Binary is stored with POST /fhir/Binary (streamed and encrypted)',
+        {
+          details: { fhirCode: 'not-supported' },
+        },
+      );
     await validateFhir(r);
-    return r;
+    return linkBinaryAttachments(r, (id) => this.#binaries.describe(id));
+  }
+
+  /**
+   * Stores a binary for a patient, streamed and encrypted (binary-interactions.ts): the caller
+   * must be allowed to create the patient's data; 413 past `maxBytes`, 415 for a type not allowed.
+   */
+  createBinary(principal: VaultPrincipal, upload: BinaryUpload): Promise<BinaryInfo> {
+    return createBinaryIn(this.#ctx, this.#binaries, (fn) => this.#run(fn), principal, upload);
+  }
+
+  /** Opens a binary for reading, checked and audited by its patient. */
+  readBinary(principal: VaultPrincipal, id: string, options?: ReadBinaryOptions): Promise<OpenedBinary> {
+    return readBinaryIn(this.#ctx, this.#binaries, (fn) => this.#run(fn), principal, id, options);
   }
 
   /** Creates a resource with a server-assigned id, version 1. */
@@ -265,9 +495,13 @@ export class Vault {
   /** One AuditEvent (privacy officers); the reading is itself audited. */
   readAuditEvent(principal: VaultPrincipal, id: string): Promise<FhirResource> {
     return this.#run(async (trx) => {
-      await authorize(this.#ctx, principal, { patientId: null, resourceType: AUDIT_EVENT, action: 'read' }, [
-        `${AUDIT_EVENT}/${id.slice(0, 20)}`,
-      ]);
+      await authorize(
+        this.#ctx,
+        trx,
+        principal,
+        { patientId: null, resourceType: AUDIT_EVENT, action: 'read' },
+        [`${AUDIT_EVENT}/${id.slice(0, 20)}`],
+      );
       const event = await readAuditEvent(trx, id);
       await this.audit.appendInTransaction(trx, {
         actor: { id: principal.id, role: principal.role },
@@ -287,6 +521,7 @@ export class Vault {
     return this.#run(async (trx) => {
       await authorize(
         this.#ctx,
+        trx,
         principal,
         { patientId: null, resourceType: AUDIT_EVENT, action: 'search' },
         [AUDIT_EVENT],
@@ -475,7 +710,7 @@ export class Vault {
         source: 'vault',
         severity: 'info',
         user: { id: actor.id, role: actor.role },
-        data: { ...result },
+        data: { ...result, types: [...byType.keys()] },
       });
     });
     await this.#publish(pending);

@@ -10,7 +10,13 @@ import { MemoryBus } from '../../src/platform/bus/index.js';
 import { type Database, runMigrations } from '../../src/platform/db/index.js';
 import { FileKeyRing } from '../../src/platform/keys/index.js';
 import { silentLogger } from '../../src/platform/log/index.js';
-import { createVault, type Vault, vaultMigrations } from '../../src/vault/index.js';
+import {
+  type AccessPolicy,
+  createVault,
+  rolePolicy,
+  type Vault,
+  vaultMigrations,
+} from '../../src/vault/index.js';
 
 export interface VaultOnDb {
   vault: Vault;
@@ -19,7 +25,14 @@ export interface VaultOnDb {
   close(): Promise<void>;
 }
 
-export async function vaultOn(database: Database): Promise<VaultOnDb> {
+/**
+ * `policy`: the access policy; by default roles only (these tests drive storage, not access);
+ * `'care'` for the server's care-relationship policy.
+ */
+export async function vaultOn(
+  database: Database,
+  opts: { policy?: AccessPolicy | 'care' } = {},
+): Promise<VaultOnDb> {
   await runMigrations(database, vaultMigrations);
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-vault-'));
   const keys = FileKeyRing.open(path.join(dir, 'keys'));
@@ -32,6 +45,7 @@ export async function vaultOn(database: Database): Promise<VaultOnDb> {
     clock,
     logger: silentLogger(),
     checkpointEvery: 50,
+    ...(opts.policy === 'care' ? {} : { policy: opts.policy ?? rolePolicy }),
   });
   await vault.warmUp();
   return {

@@ -8,9 +8,12 @@ import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../core/index.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerDevicesCommands } from './commands/devices.js';
+import { registerKeysCommands } from './commands/keys.js';
+import { registerPrivacyCommands } from './commands/privacy.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerSensorCommands } from './commands/sensor.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerStaffCommands } from './commands/staff.js';
 import { registerVaultCommands } from './commands/vault.js';
 
 export function buildProgram(): Command {
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerAdminCommands(program);
   registerVaultCommands(program);
+  registerStaffCommands(program);
+  registerPrivacyCommands(program);
+  registerKeysCommands(program);
   registerSensorCommands(program);
   registerDevicesCommands(program);
   registerRulesCommands(program);

@@ -78,6 +78,13 @@ describe('hospital rule pack', () => {
         ]),
       ),
     ).toEqual(['Vigil - Break-glass access to patient data']);
+    expect(
+      titles(
+        d.detect([
+          ev(4, { kind: 'vault.break_glass.declared', source: 'vault', severity: 'high', data: {} }),
+        ]),
+      ),
+    ).toEqual(['Vigil - Break-glass access to patient data']);
   });
 
   it('DICOM association from an unknown AE title', () => {

@@ -114,6 +114,7 @@ export {
   rewrapDataKeys,
   staleDataKeyCount,
 } from './rotation.js';
+export { type DemoClinician, vaultDemoSeed } from './demo.js';
 export { DEFAULT_COUNT, MAX_COUNT, type SearchPage } from './search.js';
 export { VAULT_SEARCH_PARAMS } from './search-values.js';
 export {

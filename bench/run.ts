@@ -8,8 +8,9 @@ import type { Benchmark, Figure } from './figure.js';
 import { httpBenchmark } from './http.bench.js';
 import { sensorBenchmark } from './sensor.bench.js';
 import { sigmaBenchmark } from './sigma.bench.js';
+import { vaultBenchmark } from './vault.bench.js';
 
-const ALL: Benchmark[] = [httpBenchmark, accessBenchmark, sensorBenchmark, sigmaBenchmark];
+const ALL: Benchmark[] = [httpBenchmark, accessBenchmark, sensorBenchmark, sigmaBenchmark, vaultBenchmark];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

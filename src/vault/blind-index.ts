@@ -161,6 +161,26 @@ export class BlindIndex {
     else await this.#db.transaction().execute(run);
   }
 
+  /** Index rows of resources that have none yet (bulk import): one multi-row insert per chunk. */
+  async indexNew(
+    resources: ReadonlyArray<{ resourceType: string; id: string; entries: readonly IndexEntry[] }>,
+    exec: VaultExecutor,
+  ): Promise<void> {
+    const rows = resources.flatMap((r) =>
+      this.hashesOf(r.resourceType, r.entries).map((h) => ({
+        resource_type: r.resourceType,
+        resource_id: r.id,
+        ...h,
+      })),
+    );
+    const db = vaultDb(exec);
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+      await db
+        .insertInto('vault_search')
+        .values(rows.slice(i, i + INSERT_CHUNK))
+        .execute();
+  }
+
   /** Removes the index rows of resources (on delete or erasure). */
   async removeResources(resourceType: string, ids: readonly string[], exec?: VaultExecutor): Promise<void> {
     await this.#remove(exec ? vaultDb(exec) : this.#db, resourceType, ids);

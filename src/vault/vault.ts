@@ -51,7 +51,7 @@ import { SealedResourceStore } from './resources.js';
 import { parseCount, type SearchPage, searchIn } from './search.js';
 import { VAULT_SEARCH_PARAMS } from './search-values.js';
 import { linkStaff, type StaffLink, staffLinks, unlinkStaff } from './staff-links.js';
-import { type VaultTables, vaultDb } from './tables.js';
+import { type CurrentRow, type VaultTables, vaultDb } from './tables.js';
 
 /** What the vault is built from. */
 export interface VaultDeps {
@@ -676,26 +676,55 @@ export class Vault {
         ))
           current.set(`${type}/${v.id}`, v);
       const touched = new Map<string | null, string[]>();
+      const touch = (v: StoredVersion) =>
+        touched.set(v.patientId, [...(touched.get(v.patientId) ?? []), versionRef(v)]);
+      const heads = new Map<string, Map<string, CurrentRow>>();
+      for (const [type, list] of byType)
+        heads.set(
+          type,
+          await this.#ctx.repo.heads(
+            trx,
+            type,
+            list.filter((r) => !current.has(`${type}/${r.id}`)).map((r) => r.id!),
+          ),
+        );
+      // New resources (no history) are written together; an update needs its own statement.
+      const fresh: Array<{ resource: FhirResource; id: string; patientId: string | null }> = [];
+      const pendingKeys = new Set<string>();
+      const flush = async () => {
+        for (const v of await this.#ctx.repo.writeNew(trx, fresh.splice(0))) {
+          current.set(`${v.resourceType}/${v.id}`, v);
+          touch(v);
+        }
+        pendingKeys.clear();
+      };
       for (const r of resources) {
         const key = `${r.resourceType}/${r.id}`;
+        // The same resource twice in one batch: the earlier line is written first.
+        if (pendingKeys.has(key)) await flush();
         const existing = current.get(key);
         if (existing && withoutMeta(existing.resource) === withoutMeta(r)) {
           result.unchanged++;
           continue;
         }
-        const head = existing ? undefined : await this.#ctx.repo.head(trx, r.resourceType, r.id!);
-        const patientId = patientOf(r);
+        const head = existing ? undefined : heads.get(r.resourceType)?.get(r.id!);
+        if (!existing && !head) {
+          fresh.push({ resource: r, id: r.id!, patientId: patientOf(r) });
+          pendingKeys.add(key);
+          result.created++;
+          continue;
+        }
         const v = await this.#ctx.repo.write(trx, {
           resource: r,
           id: r.id!,
-          patientId,
+          patientId: patientOf(r),
           expectedVersion: existing?.versionId ?? head?.version_id ?? 0,
         });
         current.set(key, v);
-        if (existing || head) result.updated++;
-        else result.created++;
-        touched.set(patientId, [...(touched.get(patientId) ?? []), versionRef(v)]);
+        result.updated++;
+        touch(v);
       }
+      await flush();
       for (const [patientId, refs] of touched) {
         await this.audit.appendInTransaction(trx, {
           actor,

@@ -1,12 +1,13 @@
 /**
  * @module devices/extract-sensor
  * Facts from the sensor's own events (`net.flow`, `net.dicom.association`, `net.dicom.command`,
- * `net.hl7.message`). Only equipment identity is read: patient references in these events are
- * never copied, and free text is cleaned before it is kept.
+ * `net.hl7.message`, `net.tls.handshake`, `net.http.*`, `net.dhcp`, `net.dns`,
+ * `net.ws-discovery`, `net.intellivue`). Only equipment identity is read: patient references in
+ * these events are never copied, and free text is cleaned before it is kept.
  */
 import type { VigilEvent } from '../core/index.js';
 import type { AttributeName, Endpoint, Facts } from './facts.js';
-import { canonicalIp, canonicalMac, cleanText } from './values.js';
+import { canonicalIp, canonicalMac, cleanText, isPublicIp } from './values.js';
 
 const STORAGE_PREFIX = '1.2.840.10008.5.1.4.1.1.';
 
@@ -308,6 +309,162 @@ function hl7(facts: Facts, e: VigilEvent, d: Data): void {
   }
 }
 
+function appEdge(facts: Facts, e: VigilEvent, app: string, transport: 'tcp' | 'udp'): void {
+  const ends = endsOf(e);
+  if (!ends || ends.dstPort <= 0) return;
+  facts.edges.push({
+    src: ends.src,
+    dst: ends.dst,
+    dstPort: ends.dstPort,
+    transport,
+    app,
+    connections: 0,
+    packets: 0,
+    bytes: 0,
+    observations: 1,
+    time: e.time,
+  });
+  const proto = `${app}/${transport}/${ends.dstPort}`;
+  addAttribute(facts, ends.dst, 'protocol_served', proto, 'sensor', e.kind, 0.9, e.time);
+  addAttribute(facts, ends.src, 'protocol_used', proto, 'sensor', e.kind, 0.9, e.time);
+}
+
+function tls(facts: Facts, e: VigilEvent, d: Data): void {
+  const ends = endsOf(e);
+  if (!ends) return;
+  const t = e.time;
+  appEdge(facts, e, 'tls', 'tcp');
+  addAttribute(facts, ends.dst, 'tls_server_name', d.serverName, 'sensor', `${e.kind} SNI`, 0.6, t);
+  addAttribute(facts, ends.src, 'tls_ja3', d.ja3, 'sensor', `${e.kind} JA3`, 0.7, t);
+  addAttribute(facts, ends.src, 'tls_ja4', d.ja4, 'sensor', `${e.kind} JA4`, 0.7, t);
+  addAttribute(facts, ends.dst, 'tls_ja3s', d.ja3s, 'sensor', `${e.kind} JA3S`, 0.6, t);
+  const cert = obj(d.certificate);
+  const subject = [cleanText(cert.subjectCn, 128), cleanText(cert.subjectO, 128)].filter(Boolean).join(', ');
+  addAttribute(
+    facts,
+    ends.dst,
+    'tls_certificate',
+    subject,
+    'sensor',
+    `${e.kind} certificate subject`,
+    0.7,
+    t,
+  );
+}
+
+function http(facts: Facts, e: VigilEvent, d: Data): void {
+  const ends = endsOf(e);
+  if (!ends) return;
+  const t = e.time;
+  if (e.kind === 'net.http.request') {
+    appEdge(facts, e, 'http', 'tcp');
+    addAttribute(facts, ends.src, 'user_agent', d.userAgent, 'sensor', `${e.kind} User-Agent`, 0.7, t);
+    // The Host header names the server as the client knows it (an address is no name).
+    const host = cleanText(d.host, 253)?.replace(/:\d+$/, '').toLowerCase();
+    if (host && !canonicalIp(host.replace(/^\[|\]$/g, '')))
+      addAttribute(facts, ends.dst, 'hostname', host, 'sensor', `${e.kind} Host`, 0.4, t);
+  } else addAttribute(facts, ends.src, 'software', d.server, 'sensor', `${e.kind} Server`, 0.6, t);
+}
+
+function dhcp(facts: Facts, e: VigilEvent, d: Data): void {
+  const mac = canonicalMac(d.clientMac);
+  const ip = canonicalIp(d.yourIp) ?? canonicalIp(d.clientIp) ?? canonicalIp(d.requestedIp);
+  const t = e.time;
+  const type = cleanText(d.messageType, 16) ?? '';
+  if (mac && ip && type === 'ack') facts.bindings.push({ ip, mac, time: t, dhcp: true });
+  if (!ip) return;
+  const who: Endpoint = mac ? { ip, mac } : { ip };
+  const ev = `net.dhcp ${type}`.trim();
+  if (d.op === 1) {
+    addAttribute(facts, who, 'hostname', d.hostname, 'sensor', `${ev} option 12`, 0.9, t);
+    addAttribute(facts, who, 'hostname', d.fqdn, 'sensor', `${ev} option 81`, 0.85, t);
+    addAttribute(facts, who, 'dhcp_vendor_class', d.vendorClass, 'sensor', `${ev} option 60`, 0.8, t);
+    addAttribute(facts, who, 'dhcp_fingerprint', d.fingerprint, 'sensor', `${ev} option 55`, 0.8, t);
+    addAttribute(facts, who, 'dhcp_client_id', d.clientId, 'sensor', `${ev} option 61`, 0.8, t);
+  }
+  const server = canonicalIp(d.serverId);
+  if (server && d.op === 2)
+    addAttribute(facts, { ip: server }, 'protocol_served', 'dhcp/udp/67', 'sensor', ev, 0.9, t);
+}
+
+function dns(facts: Facts, e: VigilEvent, d: Data): void {
+  if (d.response !== true || !Array.isArray(d.answers)) return;
+  const t = e.time;
+  const sender = canonicalIp(e.net?.srcIp);
+  const mdns = d.protocol === 'mdns';
+  for (const raw of d.answers.slice(0, 16)) {
+    const a = obj(raw);
+    const name = cleanText(a.name, 253)?.toLowerCase();
+    if (!name) continue;
+    if (a.type === 'A' || a.type === 'AAAA') {
+      const ip = canonicalIp(a.data);
+      if (!ip || isPublicIp(ip)) continue;
+      // A multicast DNS host announcing its own name is better evidence than a resolver's answer.
+      const own = mdns && ip === sender;
+      addAttribute(
+        facts,
+        { ip },
+        'hostname',
+        name,
+        'sensor',
+        `net.dns ${own ? 'mDNS' : 'A/AAAA'} answer`,
+        own ? 0.8 : 0.5,
+        t,
+      );
+    } else if (a.type === 'PTR') {
+      const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
+      const ip = m ? canonicalIp(`${m[4]}.${m[3]}.${m[2]}.${m[1]}`) : undefined;
+      const target = cleanText(a.data, 253)?.toLowerCase();
+      if (ip && target && !isPublicIp(ip))
+        addAttribute(facts, { ip }, 'hostname', target, 'sensor', 'net.dns PTR answer', 0.6, t);
+    }
+  }
+}
+
+function wsDiscovery(facts: Facts, e: VigilEvent, d: Data): void {
+  const ends = endsOf(e);
+  if (!ends || !Array.isArray(d.endpoints)) return;
+  const action = cleanText(d.action, 16) ?? '';
+  // Hello, Bye and the matches describe the sender; a Probe only says what the sender looks for.
+  if (action === 'probe' || action === 'resolve') return;
+  const t = e.time;
+  const ev = `net.ws-discovery ${action}`;
+  for (const raw of d.endpoints.slice(0, 4)) {
+    const ep = obj(raw);
+    addAttribute(facts, ends.src, 'sdc_endpoint', ep.address, 'sensor', `${ev} EndpointReference`, 0.9, t);
+    for (const x of Array.isArray(ep.types) ? ep.types.slice(0, 8) : [])
+      addAttribute(facts, ends.src, 'sdc_type', x, 'sensor', `${ev} Types`, 0.9, t);
+    for (const x of Array.isArray(ep.scopes) ? ep.scopes.slice(0, 16) : [])
+      addAttribute(facts, ends.src, 'sdc_scope', x, 'sensor', `${ev} Scopes`, 0.9, t);
+    for (const x of Array.isArray(ep.xaddrs) ? ep.xaddrs.slice(0, 4) : [])
+      addAttribute(facts, ends.src, 'sdc_xaddr', x, 'sensor', `${ev} XAddrs`, 0.9, t);
+  }
+  if (d.medical === true)
+    addAttribute(facts, ends.src, 'protocol_served', 'sdc/udp/3702', 'sensor', `${ev} MedicalDevice`, 0.9, t);
+}
+
+const INTELLIVUE: Array<[string, AttributeName]> = [
+  ['manufacturer', 'manufacturer'],
+  ['model', 'model'],
+  ['serialNumber', 'serial_number'],
+  ['softwareRevision', 'software_version'],
+];
+
+function intellivue(facts: Facts, e: VigilEvent, d: Data): void {
+  const ends = endsOf(e);
+  if (!ends) return;
+  const t = e.time;
+  const message = cleanText(d.message, 32) ?? '';
+  const ev = `net.intellivue ${message}`;
+  // Connect indications and MDS create reports come from the monitor; association requests and
+  // data export polls go to it on port 24105.
+  const monitor = message === 'connect-indication' || message === 'mds-create' || ends.srcPort === 24105;
+  const who = monitor ? ends.src : ends.dst;
+  for (const [field, name] of INTELLIVUE) addAttribute(facts, who, name, d[field], 'sensor', ev, 0.9, t);
+  addAttribute(facts, who, 'protocol_served', 'intellivue/udp/24105', 'sensor', ev, 0.9, t);
+  if (!monitor) addAttribute(facts, ends.src, 'protocol_used', 'intellivue/udp/24105', 'sensor', ev, 0.9, t);
+}
+
 /** Adds what one sensor event (`net.*`) shows to `facts`. Unknown kinds add nothing. */
 export function extractSensor(facts: Facts, e: VigilEvent): void {
   const d = obj(e.data);
@@ -334,4 +491,11 @@ const SENSOR_KINDS: Record<string, (facts: Facts, e: VigilEvent, d: Data) => voi
   'net.dicom.association': association,
   'net.dicom.command': command,
   'net.hl7.message': hl7,
+  'net.tls.handshake': tls,
+  'net.http.request': http,
+  'net.http.response': http,
+  'net.dhcp': dhcp,
+  'net.dns': dns,
+  'net.ws-discovery': wsDiscovery,
+  'net.intellivue': intellivue,
 };

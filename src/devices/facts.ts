@@ -42,9 +42,17 @@ export type AttributeName =
   | 'user_agent'
   | 'tls_server_name'
   | 'tls_ja3'
+  | 'tls_ja4'
+  | 'tls_ja3s'
+  | 'tls_certificate'
   | 'ssh_banner'
   | 'dhcp_fingerprint'
   | 'dhcp_vendor_class'
+  | 'dhcp_client_id'
+  | 'sdc_endpoint'
+  | 'sdc_type'
+  | 'sdc_scope'
+  | 'sdc_xaddr'
   | 'l3_gateway'
   | 'patient_data_sent';
 

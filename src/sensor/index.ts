@@ -2,7 +2,8 @@
  * @module sensor
  * The passive network sensor's public face: capture readers (pcap, pcapng), packet decoders,
  * TCP first-bytes reassembly, DICOM Upper Layer and HL7 v2 parsers that keep equipment identity
- * and only keyed hashes of patient identifiers, and the `Sensor` that turns a capture into
+ * and only keyed hashes of patient identifiers, the identity parsers of DHCP, DNS, HTTP, TLS
+ * (JA3, JA3S, JA4), SDC WS-Discovery and IntelliVue, and the `Sensor` that turns a capture into
  * normalised events. Nothing here sends a packet.
  */
 export { CaptureReader, type ReadCaptureOptions, readCapture } from './capture-reader.js';
@@ -18,6 +19,7 @@ export {
   udpFrame,
 } from './capture-writer.js';
 export { type DecodedPacket, decodePacket, TcpFlag } from './decode.js';
+export { DHCP_MESSAGE_TYPES, type DhcpMessage, parseDhcp } from './dhcp.js';
 export {
   commandName,
   type DicomAssociate,
@@ -33,7 +35,25 @@ export {
   parseCommand,
 } from './dicom.js';
 export { type DicomDatasetInfo, type DicomEquipment, parseDataset } from './dicom-dataset.js';
+export {
+  type DnsAnswer,
+  type DnsMessage,
+  type DnsQuestion,
+  DnsType,
+  dnsTypeName,
+  parseDns,
+  readDnsName,
+} from './dns.js';
 export { type Hl7Message, Hl7Stream, type Hl7StreamOptions, parseHl7 } from './hl7.js';
+export {
+  type HttpHead,
+  type HttpRequest,
+  type HttpResponse,
+  looksLikeHttp,
+  parseHttpHead,
+  redactPath,
+} from './http.js';
+export { type IntellivueMessage, parseIntellivue } from './intellivue.js';
 export type { IpInfo } from './ip.js';
 export { makePatientIdHasher, type PatientIdHasher } from './keyed-hash.js';
 export type { LinkInfo } from './link.js';
@@ -47,6 +67,19 @@ export {
   type TcpSegmentInput,
 } from './reassembly.js';
 export { Sensor, type SensorOptions, type SensorSummary } from './sensor.js';
+export {
+  type ClientHello,
+  isGrease,
+  looksLikeTls,
+  parseCertificateMessage,
+  parseClientHello,
+  parseServerHello,
+  type ServerHello,
+  TlsHandshakeReader,
+} from './tls.js';
+export { type Ja4Parts, ja3, ja3String, ja3s, ja3sString, ja4, ja4Parts } from './tls-fingerprint.js';
+export { parseWsDiscovery, type WsdEndpoint, type WsdMessage } from './ws-discovery.js';
+export { type CertificateNames, parseCertificateNames } from './x509.js';
 export {
   logNameOf,
   newZeekStats,

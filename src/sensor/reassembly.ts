@@ -53,8 +53,10 @@ export interface TcpConnection {
   bytes: [number, number];
   /** Saw the SYN: `client` is known to be the initiator, not a guess. */
   sawSyn: boolean;
+  /** VLAN ids of the connection's first frame, outermost first, when it was tagged. */
+  vlans?: number[];
   handler: StreamHandler | null;
-  /** The application protocol the handler parses (`dicom`, `hl7`), null when none. */
+  /** The application protocol the handler parses (`dicom`, `hl7`, `tls`, `http`), null when none. */
   app: string | null;
   /** False once the handler said it wants no (more) bytes: payload is then ignored. */
   wantsData: boolean;
@@ -86,6 +88,8 @@ export interface TcpSegmentInput {
   dstPort: number;
   srcMac?: string | undefined;
   dstMac?: string | undefined;
+  /** 802.1Q VLAN ids of the frame, outermost first. */
+  vlans?: number[] | undefined;
   seq: number;
   flags: number;
   payload: Buffer;
@@ -164,6 +168,7 @@ export class TcpReassembler {
         wantsData: true,
         dirs: [newDirection(), newDirection()],
       };
+      if (s.vlans) conn.vlans = s.vlans;
       this.conns.set(key, conn);
       this.connections++;
       while (this.conns.size > this.maxConns) this.evictOldest();

@@ -1,19 +1,39 @@
 /**
  * @module sensor/sensor
- * Ties the sensor together: capture records → decoders → TCP first-bytes reassembly → DICOM and
- * HL7 parsers → normalised `VigilEvent`s (`net.dicom.association`, `net.dicom.command`,
- * `net.hl7.message`, `net.flow`) handed to a callback; the bus wiring lives elsewhere. Pure apart
- * from reading the stream it is given, so it runs in a test without a server.
+ * Ties the sensor together: capture records → decoders → TCP first-bytes reassembly → DICOM,
+ * HL7, TLS and HTTP parsers, and UDP datagrams → DHCP, DNS, WS-Discovery and IntelliVue parsers
+ * → normalised `VigilEvent`s (`net.dicom.association`, `net.dicom.command`, `net.hl7.message`,
+ * `net.tls.handshake`, `net.http.request`, `net.http.response`, `net.dhcp`, `net.dns`,
+ * `net.ws-discovery`, `net.intellivue`, `net.flow`) handed to a callback; the bus wiring lives
+ * elsewhere. Events of tagged frames carry `data.vlan` (and `data.innerVlan` for 802.1ad). Pure
+ * apart from reading the stream it is given, so it runs in a test without a server.
  */
 import type { Readable } from 'node:stream';
 import { type EventInput, makeEvent, type VigilEvent } from '../core/events.js';
 import { CaptureReader } from './capture-reader.js';
 import { type CaptureRecord, countSkip, type SkipCounts } from './capture-types.js';
 import { type DecodedPacket, decodePacket, PROTO_TCP, PROTO_UDP } from './decode.js';
+import { parseDhcp } from './dhcp.js';
 import { type DicomAssociate, type DicomMessage, DicomSession, looksLikeDicom } from './dicom.js';
+import { dnsTypeName, parseDns } from './dns.js';
 import { type Hl7Message, Hl7Stream } from './hl7.js';
+import { type HttpHead, headEnd, looksLikeHttp, MAX_HTTP_HEAD, parseHttpHead } from './http.js';
+import { INTELLIVUE_CONNECT_PORT, INTELLIVUE_PROTOCOL_PORT, parseIntellivue } from './intellivue.js';
 import { makePatientIdHasher, type PatientIdHasher } from './keyed-hash.js';
 import { type CloseReason, type StreamHandler, type TcpConnection, TcpReassembler } from './reassembly.js';
+import {
+  type CertificateNames,
+  type ClientHello,
+  HandshakeType,
+  looksLikeTls,
+  parseCertificateMessage,
+  parseClientHello,
+  parseServerHello,
+  type ServerHello,
+  TlsHandshakeReader,
+} from './tls.js';
+import { ja3, ja3s, ja4 } from './tls-fingerprint.js';
+import { parseWsDiscovery } from './ws-discovery.js';
 
 /** Options of a `Sensor`. */
 export interface SensorOptions {
@@ -56,6 +76,12 @@ export interface SensorSummary {
   dicomAssociations: number;
   dicomCommands: number;
   hl7Messages: number;
+  tlsHandshakes: number;
+  httpMessages: number;
+  dhcpMessages: number;
+  dnsMessages: number;
+  wsDiscoveryMessages: number;
+  intellivueMessages: number;
   /** Connections evicted to keep memory bounded. */
   evictions: number;
   retransmissions: number;
@@ -71,7 +97,18 @@ interface UdpFlow {
   lastTs: number;
   packets: number;
   bytes: number;
+  vlans?: number[];
 }
+
+type EventData = Record<string, unknown>;
+
+/** The VLAN part of an event's data: the outer tag, and the inner one of a double-tagged frame. */
+function vlanData(vlans: number[] | undefined): EventData {
+  if (!vlans) return {};
+  return vlans.length > 1 ? { vlan: vlans[0], innerVlan: vlans[1] } : { vlan: vlans[0] };
+}
+
+const DNS_PORTS: Record<number, string> = { 53: 'dns', 5353: 'mdns', 5355: 'llmnr' };
 
 /** The sensor: feed it capture records (or a whole stream), read its events and summary. */
 export class Sensor {
@@ -94,6 +131,12 @@ export class Sensor {
     dicomAssociations: 0,
     dicomCommands: 0,
     hl7Messages: 0,
+    tlsHandshakes: 0,
+    httpMessages: 0,
+    dhcpMessages: 0,
+    dnsMessages: 0,
+    wsDiscoveryMessages: 0,
+    intellivueMessages: 0,
   };
   private finished = false;
 
@@ -151,6 +194,7 @@ export class Sensor {
         dstPort: pkt.dstPort,
         srcMac: pkt.srcMac,
         dstMac: pkt.dstMac,
+        vlans: pkt.vlans,
         seq: pkt.seq,
         flags: pkt.flags,
         payload,
@@ -190,6 +234,12 @@ export class Sensor {
       dicomAssociations: this.counts.dicomAssociations,
       dicomCommands: this.counts.dicomCommands,
       hl7Messages: this.counts.hl7Messages,
+      tlsHandshakes: this.counts.tlsHandshakes,
+      httpMessages: this.counts.httpMessages,
+      dhcpMessages: this.counts.dhcpMessages,
+      dnsMessages: this.counts.dnsMessages,
+      wsDiscoveryMessages: this.counts.wsDiscoveryMessages,
+      intellivueMessages: this.counts.intellivueMessages,
       evictions: this.tcp.evictions,
       retransmissions: this.tcp.retransmissions,
     };
@@ -214,7 +264,143 @@ export class Sensor {
     if (looksLikeDicom(first)) return this.dicomHandler(conn);
     const i = first[0] === 0x0b ? 1 : 0;
     if (first.length >= i + 3 && first.toString('latin1', i, i + 3) === 'MSH') return this.hl7Handler(conn);
+    if (looksLikeTls(first)) return this.tlsHandler(conn);
+    if (looksLikeHttp(first)) return this.httpHandler(conn);
     return null;
+  }
+
+  private tlsHandler(conn: TcpConnection): StreamHandler {
+    conn.app = 'tls';
+    let ch: ClientHello | null = null;
+    let sh: ServerHello | null = null;
+    let cert: CertificateNames | null = null;
+    let lastTs = conn.firstTs;
+    let emitted = false;
+    const skip = (r: string) => countSkip(this.skips, r);
+    const emit = () => {
+      if (emitted || (!ch && !sh)) return;
+      emitted = true;
+      this.counts.tlsHandshakes++;
+      const data: EventData = { ...vlanData(conn.vlans) };
+      if (ch) {
+        data.clientVersion = ch.version;
+        data.serverName = ch.serverName ?? null;
+        data.alpn = ch.alpn;
+        data.ja3 = ja3(ch);
+        data.ja4 = ja4(ch);
+      }
+      if (sh) {
+        data.version = sh.selectedVersion ?? sh.version;
+        data.cipher = sh.cipher;
+        data.serverAlpn = sh.alpn ?? null;
+        data.ja3s = ja3s(sh);
+      }
+      if (cert) data.certificate = cert;
+      this.emit({
+        kind: 'net.tls.handshake',
+        source: this.source,
+        time: new Date(lastTs),
+        device: this.deviceOf(conn, 0),
+        net: this.netOf(conn, 0),
+        data,
+      });
+    };
+    // The client's first message is its ClientHello; the server's ServerHello is followed, before
+    // TLS 1.3, by its certificate in clear.
+    const client = new TlsHandshakeReader((type, body) => {
+      if (type !== HandshakeType.ClientHello) return true;
+      const r = parseClientHello(body);
+      if (typeof r === 'string') skip(r);
+      else ch = r;
+      return true;
+    });
+    const server = new TlsHandshakeReader((type, body) => {
+      if (type === HandshakeType.ServerHello) {
+        const r = parseServerHello(body);
+        if (typeof r === 'string') {
+          skip(r);
+          return true;
+        }
+        sh = r;
+        return (r.selectedVersion ?? r.version) >= 0x0304;
+      }
+      if (type === HandshakeType.Certificate) {
+        const r = parseCertificateMessage(body);
+        if (typeof r === 'string') skip(r);
+        else cert = r;
+      }
+      return true;
+    });
+    return {
+      data: (dir, bytes, ts) => {
+        lastTs = ts;
+        const reader = dir === 0 ? client : server;
+        if (reader.done) return;
+        reader.push(bytes);
+        if (reader.failed) skip(reader.failed);
+        if (client.done && server.done) {
+          emit();
+          this.tcp.stopData(conn);
+        }
+      },
+      close: () => emit(),
+    };
+  }
+
+  private httpHandler(conn: TcpConnection): StreamHandler {
+    conn.app = 'http';
+    const held: [Buffer | null, Buffer | null] = [null, null];
+    const done = [false, false];
+    const finish = (dir: 0 | 1) => {
+      done[dir] = true;
+      held[dir] = null;
+      if (done[0] && done[1]) this.tcp.stopData(conn);
+    };
+    const head = (dir: 0 | 1, b: Buffer, ts: number) => {
+      const h = parseHttpHead(b);
+      if (typeof h === 'string') countSkip(this.skips, h);
+      else this.httpEvent(conn, dir, h, ts);
+      finish(dir);
+    };
+    let lastTs = conn.firstTs;
+    return {
+      data: (dir, bytes, ts) => {
+        lastTs = ts;
+        if (done[dir]) return;
+        const prev = held[dir];
+        if (!prev && !looksLikeHttp(bytes)) {
+          // Not HTTP/1.x in this direction (TLS after CONNECT, a binary protocol): stop looking.
+          countSkip(this.skips, 'http-not-http');
+          finish(dir);
+          return;
+        }
+        const b = prev ? Buffer.concat([prev, bytes]) : bytes;
+        const end = headEnd(b);
+        if (end >= 0) head(dir, b.subarray(0, end), ts);
+        else if (b.length >= MAX_HTTP_HEAD) head(dir, b.subarray(0, MAX_HTTP_HEAD), ts);
+        // Keep a copy: the capture's buffer must not be pinned by a partial head.
+        else held[dir] = prev ? b : Buffer.from(b);
+      },
+      close: () => {
+        for (const dir of [0, 1] as const) {
+          const b = held[dir];
+          if (b && !done[dir]) head(dir, b, lastTs);
+        }
+      },
+    };
+  }
+
+  private httpEvent(conn: TcpConnection, dir: 0 | 1, h: HttpHead, ts: number): void {
+    this.counts.httpMessages++;
+    const { type, ...fields } = h;
+    this.emit({
+      kind: type === 'request' ? 'net.http.request' : 'net.http.response',
+      source: this.source,
+      time: new Date(ts),
+      device: this.deviceOf(conn, dir),
+      net: this.netOf(conn, dir),
+      data: { ...vlanData(conn.vlans), ...fields },
+    });
   }
 
   private dicomHandler(conn: TcpConnection): StreamHandler {
@@ -242,6 +428,7 @@ export class Sensor {
         device: this.deviceOf(conn, 0),
         net: this.netOf(conn, 0),
         data: {
+          ...vlanData(conn.vlans),
           result,
           callingAe: a.callingAe,
           calledAe: a.calledAe,
@@ -281,6 +468,7 @@ export class Sensor {
             device: this.deviceOf(conn, dir),
             net: this.netOf(conn, dir),
             data: {
+              ...vlanData(conn.vlans),
               command: msg.command,
               commandField: msg.commandField,
               affectedSopClassUid: msg.affectedSopClassUid ?? null,
@@ -320,7 +508,7 @@ export class Sensor {
         time: new Date(lastTs),
         device: this.deviceOf(conn, curDir),
         net: this.netOf(conn, curDir),
-        data: { ...m },
+        data: { ...vlanData(conn.vlans), ...m },
       };
       if (m.patientRefs[0]) input.patientRef = m.patientRefs[0];
       this.emit(input);
@@ -351,6 +539,7 @@ export class Sensor {
       device: this.deviceOf(conn, 0),
       net: this.netOf(conn, 0),
       data: {
+        ...vlanData(conn.vlans),
         transport: 'tcp',
         app: conn.app,
         packetsToServer: conn.packets[0],
@@ -385,6 +574,7 @@ export class Sensor {
         packets: 0,
         bytes: 0,
       };
+      if (pkt.vlans) f.vlans = pkt.vlans;
       this.udp.set(key, f);
       this.counts.udpFlows++;
       if (this.udp.size > this.maxUdp) {
@@ -395,6 +585,119 @@ export class Sensor {
     f.lastTs = r.ts;
     f.packets++;
     f.bytes += r.origLen;
+    if (pkt.payload.length > 0 && pkt.ip.fragment === undefined) this.udpApp(r, pkt);
+  }
+
+  /** Application protocols of a UDP datagram, by port (the payload is then checked). */
+  private udpApp(r: CaptureRecord, pkt: DecodedPacket): void {
+    const sp = pkt.srcPort;
+    const dp = pkt.dstPort;
+    if (sp === 67 || sp === 68 || dp === 67 || dp === 68) this.dhcp(r, pkt);
+    else if (DNS_PORTS[dp] || DNS_PORTS[sp]) this.dns(r, pkt, DNS_PORTS[dp] ?? DNS_PORTS[sp]!);
+    else if (dp === 3702 || sp === 3702) this.wsDiscovery(r, pkt);
+    else if (
+      dp === INTELLIVUE_PROTOCOL_PORT ||
+      sp === INTELLIVUE_PROTOCOL_PORT ||
+      dp === INTELLIVUE_CONNECT_PORT
+    )
+      this.intellivue(r, pkt);
+  }
+
+  private udpNet(pkt: DecodedPacket): NonNullable<EventInput['net']> {
+    return { srcIp: pkt.ip.src, srcPort: pkt.srcPort, dstIp: pkt.ip.dst, dstPort: pkt.dstPort, proto: 'udp' };
+  }
+
+  private udpDevice(pkt: DecodedPacket): NonNullable<EventInput['device']> {
+    return pkt.srcMac ? { ip: pkt.ip.src, mac: pkt.srcMac } : { ip: pkt.ip.src };
+  }
+
+  private dhcp(r: CaptureRecord, pkt: DecodedPacket): void {
+    const m = parseDhcp(pkt.payload);
+    if (typeof m === 'string') {
+      countSkip(this.skips, m);
+      return;
+    }
+    this.counts.dhcpMessages++;
+    // The event is about the client: its hardware address, and its address when one is known.
+    const device: NonNullable<EventInput['device']> = {};
+    const mac = m.clientMac ?? (m.op === 1 ? pkt.srcMac : undefined);
+    if (mac) device.mac = mac;
+    const ip = m.op === 1 ? (m.clientIp ?? m.requestedIp) : m.messageType === 'ack' ? m.yourIp : undefined;
+    if (ip) device.ip = ip;
+    this.emit({
+      kind: 'net.dhcp',
+      source: this.source,
+      time: new Date(r.ts),
+      device,
+      net: this.udpNet(pkt),
+      data: { ...vlanData(pkt.vlans), ...m },
+    });
+  }
+
+  private dns(r: CaptureRecord, pkt: DecodedPacket, protocol: string): void {
+    const m = parseDns(pkt.payload);
+    if (typeof m === 'string') {
+      countSkip(this.skips, m);
+      return;
+    }
+    this.counts.dnsMessages++;
+    this.emit({
+      kind: 'net.dns',
+      source: this.source,
+      time: new Date(r.ts),
+      device: this.udpDevice(pkt),
+      net: this.udpNet(pkt),
+      data: {
+        ...vlanData(pkt.vlans),
+        protocol,
+        id: m.id,
+        response: m.response,
+        opcode: m.opcode,
+        rcode: m.rcode,
+        authoritative: m.authoritative,
+        truncated: m.truncated,
+        incomplete: m.incomplete,
+        questions: m.questions.map((q) => ({ name: q.name, type: dnsTypeName(q.type) })),
+        answers: m.answers.map((a) => ({ ...a, type: dnsTypeName(a.type) })),
+      },
+    });
+  }
+
+  private wsDiscovery(r: CaptureRecord, pkt: DecodedPacket): void {
+    const m = parseWsDiscovery(pkt.payload, this.hash);
+    if (typeof m === 'string') {
+      countSkip(this.skips, m);
+      return;
+    }
+    this.counts.wsDiscoveryMessages++;
+    const { patientRefs, ...data } = m;
+    const input: EventInput = {
+      kind: 'net.ws-discovery',
+      source: this.source,
+      time: new Date(r.ts),
+      device: this.udpDevice(pkt),
+      net: this.udpNet(pkt),
+      data: { ...vlanData(pkt.vlans), ...data, carriesPatientData: patientRefs.length > 0 },
+    };
+    if (patientRefs[0]) input.patientRef = patientRefs[0];
+    this.emit(input);
+  }
+
+  private intellivue(r: CaptureRecord, pkt: DecodedPacket): void {
+    const m = parseIntellivue(pkt.payload);
+    if (typeof m === 'string') {
+      countSkip(this.skips, m);
+      return;
+    }
+    this.counts.intellivueMessages++;
+    this.emit({
+      kind: 'net.intellivue',
+      source: this.source,
+      time: new Date(r.ts),
+      device: this.udpDevice(pkt),
+      net: this.udpNet(pkt),
+      data: { ...vlanData(pkt.vlans), ...m },
+    });
   }
 
   private udpClosed(f: UdpFlow, reason: CloseReason): void {
@@ -407,6 +710,7 @@ export class Sensor {
       device: { ip: f.src },
       net: { srcIp: f.src, srcPort: f.srcPort, dstIp: f.dst, dstPort: f.dstPort, proto: 'udp' },
       data: {
+        ...vlanData(f.vlans),
         transport: 'udp',
         app: null,
         packets: f.packets,

@@ -5,7 +5,10 @@
  * Serialising appends: every append starts by incrementing the single chain-head row
  * (`UPDATE vault_audit_head SET seq = seq + 1 … RETURNING seq, hash`). On PostgreSQL that row
  * lock is held until the transaction ends, so appenders in other connections or other server
- * processes wait for it and then read the committed head: the chain never forks. On SQLite the
+ * processes wait for it and then read the committed head: the chain never forks. (That re-read is
+ * READ COMMITTED, PostgreSQL's default and what Vigil's transactions use; under REPEATABLE READ
+ * or SERIALIZABLE a waiting appender would fail with a serialization error instead, never fork.
+ * test/vault/audit-two-processes.test.ts runs two servers appending at once.) On SQLite the
  * same statement takes the database's write lock at once (a deferred transaction that read first
  * could fail to upgrade), and better-sqlite3 has one connection per process anyway. One statement
  * shape, no dialect branch. The entry and its data change commit together when the caller passes
@@ -47,6 +50,10 @@ const ACTIONS = new Set([
   'break-glass',
 ]);
 const OUTCOMES = new Set(['success', 'failure', 'denied']);
+/** Rows per multi-row audit insert (12 parameters each). */
+const APPEND_CHUNK = 200;
+/** Most entries one group commit writes. */
+const GROUP_MAX = 1000;
 
 function check(input: AuditEntryInput): void {
   if (!ACTIONS.has(input.action)) throw new VigilError('BAD_REQUEST', 'Unknown audit action');
@@ -97,6 +104,88 @@ export class AuditTrail {
     await db.updateTable('vault_audit_head').set({ hash: entry.hash }).where('id', '=', 1).execute();
     if (this.#every > 0 && seq % this.#every === 0) await this.#insertCheckpoint(db, seq, entry.hash);
     return entry;
+  }
+
+  /**
+   * Appends several entries inside the caller's transaction with one head update and one
+   * multi-row insert (group commit), in order; the entries they became.
+   */
+  async appendManyInTransaction(
+    trx: VaultExecutor,
+    inputs: readonly AuditEntryInput[],
+  ): Promise<AuditEntry[]> {
+    if (inputs.length === 0) return [];
+    for (const input of inputs) check(input);
+    const db = vaultDb(trx);
+    const head = await db
+      .updateTable('vault_audit_head')
+      .set({ seq: sql`seq + ${inputs.length}` })
+      .where('id', '=', 1)
+      .returning(['seq', 'hash'])
+      .executeTakeFirst();
+    if (!head) throw new VigilError('INTERNAL', 'The audit chain head is missing');
+    const first = Number(head.seq) - inputs.length + 1;
+    // RETURNING gives the new seq; the previous hash is still the head's (updated below).
+    let prev = head.hash;
+    const time = this.#clock.now().toISOString();
+    const entries: AuditEntry[] = [];
+    const checkpoints: Array<[number, string]> = [];
+    for (const [i, input] of inputs.entries()) {
+      const content = contentOf(input, first + i, time);
+      const entry: AuditEntry = { ...content, prevHash: prev, hash: linkHash(content, prev) };
+      entries.push(entry);
+      prev = entry.hash;
+      if (this.#every > 0 && entry.seq % this.#every === 0) checkpoints.push([entry.seq, entry.hash]);
+    }
+    for (let i = 0; i < entries.length; i += APPEND_CHUNK)
+      await db
+        .insertInto('vault_audit')
+        .values(entries.slice(i, i + APPEND_CHUNK).map(rowOfEntry))
+        .execute();
+    await db.updateTable('vault_audit_head').set({ hash: prev }).where('id', '=', 1).execute();
+    for (const [seq, hash] of checkpoints) await this.#insertCheckpoint(db, seq, hash);
+    return entries;
+  }
+
+  /**
+   * Appends an entry that has no data change to commit with (a read, a search, a denial), by
+   * group commit: entries queued while a flush is running go together in the next one. Resolves
+   * once the entry's transaction has committed, so the caller may answer.
+   */
+  appendDurably(input: AuditEntryInput): Promise<AuditEntry> {
+    check(input);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ input, resolve, reject });
+      if (!this.#flushing) this.#flushing = this.#flush();
+    });
+  }
+
+  #queue: Array<{
+    input: AuditEntryInput;
+    resolve: (e: AuditEntry) => void;
+    reject: (err: unknown) => void;
+  }> = [];
+  #flushing: Promise<void> | null = null;
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue.splice(0, GROUP_MAX);
+        try {
+          const entries = await this.#db.transaction().execute((trx) =>
+            this.appendManyInTransaction(
+              trx,
+              batch.map((b) => b.input),
+            ),
+          );
+          batch.forEach((b, i) => b.resolve(entries[i]!));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.#flushing = null;
+    }
   }
 
   /** Signs a checkpoint of the chain as it is now; null when the chain is empty. */

@@ -103,6 +103,32 @@ export async function authorize(
   );
 }
 
+/** The audit entry and the event of a successful interaction on one version. */
+export function auditOf(
+  ctx: VaultContext,
+  principal: VaultPrincipal,
+  action: AuditAction,
+  version: StoredVersion,
+  eventKind: string,
+  allowed: Allowed,
+): { entry: AuditEntryInput; event: EventInput } {
+  return {
+    entry: {
+      actor: { id: principal.id, role: principal.role },
+      action,
+      resources: [versionRef(version)],
+      patientRef: version.patientId === null ? null : ctx.patientRef(version.patientId),
+      outcome: 'success',
+      breakGlass: allowed.breakGlass ?? null,
+    },
+    event: vaultEvent(ctx, eventKind, principal, version.patientId, {
+      resourceType: version.resourceType,
+      action,
+      ...(allowed.breakGlass ? { breakGlass: true } : {}),
+    }),
+  };
+}
+
 async function record(
   ctx: VaultContext,
   trx: Kysely<VaultTables>,
@@ -113,21 +139,9 @@ async function record(
   eventKind: string,
   allowed: Allowed,
 ): Promise<void> {
-  await ctx.audit.appendInTransaction(trx, {
-    actor: { id: principal.id, role: principal.role },
-    action,
-    resources: [versionRef(version)],
-    patientRef: version.patientId === null ? null : ctx.patientRef(version.patientId),
-    outcome: 'success',
-    breakGlass: allowed.breakGlass ?? null,
-  });
-  pending.push(
-    vaultEvent(ctx, eventKind, principal, version.patientId, {
-      resourceType: version.resourceType,
-      action,
-      ...(allowed.breakGlass ? { breakGlass: true } : {}),
-    }),
-  );
+  const { entry, event } = auditOf(ctx, principal, action, version, eventKind, allowed);
+  await ctx.audit.appendInTransaction(trx, entry);
+  pending.push(event);
 }
 
 /** `Type/id/_history/n`. */

@@ -27,6 +27,7 @@
 import type { Kysely } from 'kysely';
 import { VigilError } from '../core/index.js';
 import type { VaultPrincipal } from './access-policy.js';
+import type { AuditEntryInput } from './audit-entry.js';
 import { identifiersOf } from './care-rules.js';
 import { coverOf, type DateComparator, type DateRange, dateMatches, parseDateSearch } from './date-range.js';
 import { isPatientScoped, requireStoredType } from './fhir-types.js';
@@ -278,6 +279,8 @@ export async function searchIn(
   type: string,
   params: ReadonlyArray<readonly [string, string]>,
   pending: PendingEvents,
+  /** Where the audit entry goes when `trx` is not a transaction (group commit); default: `trx`. */
+  auditSink?: (entry: AuditEntryInput) => Promise<unknown>,
 ): Promise<SearchPage> {
   requireStoredType(type);
   const p = parse(type, params);
@@ -370,7 +373,7 @@ export async function searchIn(
 
   const patients = new Set(results.map((r) => r.patientId));
   const only = patients.size === 1 ? [...patients][0]! : null;
-  await ctx.audit.appendInTransaction(trx, {
+  const entry: AuditEntryInput = {
     actor: { id: principal.id, role: principal.role },
     action: 'search',
     resources: [type],
@@ -378,7 +381,9 @@ export async function searchIn(
     outcome: 'success',
     searchResultIds: results.map((r) => `${r.resourceType}/${r.id}`),
     breakGlass: breakGlass ?? null,
-  });
+  };
+  if (auditSink) await auditSink(entry);
+  else await ctx.audit.appendInTransaction(trx, entry);
   pending.push(
     vaultEvent(ctx, 'resource.searched', principal, only, {
       resourceType: type,

@@ -32,6 +32,7 @@ import { AUDIT_EVENT, type FhirResource, patientOf, requireId, requireStoredType
 import { validateFhir, warmUpValidation } from './fhir-validation.js';
 import {
   AccessDeniedError,
+  auditOf,
   authorize,
   createIn,
   deleteIn,
@@ -422,9 +423,49 @@ export class Vault {
     return this.#run((trx, pending) => createIn(this.#ctx, trx, principal, r, pending));
   }
 
-  /** Reads the current version (410 via details.fhirStatus when deleted). */
-  read(principal: VaultPrincipal, type: string, id: string): Promise<StoredVersion> {
-    return this.#run((trx, pending) => readIn(this.#ctx, trx, principal, type, id, pending));
+  /**
+   * Runs a read-only interaction outside a transaction: its audit entry goes through the trail's
+   * group commit (`appendDurably`) and is durable before this resolves; a denial is audited the
+   * same way.
+   */
+  async #readOnly<T>(fn: (db: Kysely<VaultTables>, pending: PendingEvents) => Promise<T>): Promise<T> {
+    const pending: PendingEvents = [];
+    try {
+      const out = await fn(this.#db, pending);
+      await this.#publish(pending);
+      return out;
+    } catch (err) {
+      if (err instanceof AccessDeniedError) {
+        await this.audit.appendDurably(err.auditEntry);
+        await this.#publish([err.event]);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Reads the current version (410 via details.fhirStatus when deleted). The common case is one
+   * query (head and body together), the access decision, and a group-committed audit entry.
+   */
+  async read(principal: VaultPrincipal, type: string, id: string): Promise<StoredVersion> {
+    requireStoredType(type);
+    requireId(id);
+    const [v] = await this.#ctx.repo.currentMany(this.#db, type, [id]);
+    // Absent, deleted or erased: the transactional path answers each precisely.
+    if (!v) return this.#run((trx, pending) => readIn(this.#ctx, trx, principal, type, id, pending));
+    return this.#readOnly(async (db, pending) => {
+      const allowed = await authorize(
+        this.#ctx,
+        db,
+        principal,
+        { patientId: v.patientId, resourceType: type, action: 'read' },
+        [`${type}/${id}`],
+      );
+      const { entry, event } = auditOf(this.#ctx, principal, 'read', v, 'resource.read', allowed);
+      await this.audit.appendDurably(entry);
+      pending.push(event);
+      return v;
+    });
   }
 
   /** Reads one version. */
@@ -489,7 +530,9 @@ export class Vault {
     params: ReadonlyArray<readonly [string, string]>,
   ): Promise<SearchPage> {
     if (type === AUDIT_EVENT) throw new VigilError('INTERNAL', 'Use searchAuditEvents for AuditEvent');
-    return this.#run((trx, pending) => searchIn(this.#ctx, trx, principal, type, params, pending));
+    return this.#readOnly((db, pending) =>
+      searchIn(this.#ctx, db, principal, type, params, pending, (entry) => this.audit.appendDurably(entry)),
+    );
   }
 
   /** One AuditEvent (privacy officers); the reading is itself audited. */

@@ -26,6 +26,8 @@ const PUBLIC_ROUTES = [
   'GET /api/auth/session',
   // FHIR: the CapabilityStatement says what the server implements, no data (clients fetch it first).
   'GET /fhir/metadata',
+  // The vault's audit checkpoints are signed for outside verifiers: the public key is no secret.
+  'GET /api/vault/audit/public-key',
   'GET /api/openapi.json',
   'GET /healthz',
   'GET /readyz',

@@ -21,12 +21,15 @@ import { alertRoutes } from './routes/alerts.js';
 import { authRoutes } from './routes/auth.js';
 import { awarenessRoutes } from './routes/awareness.js';
 import { awarenessTrackingRoutes } from './routes/awareness-tracking.js';
+import { careRoutes } from './routes/care.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fhirRoutes } from './routes/fhir.js';
+import { fhirBinaryRoutes } from './routes/fhir-binary.js';
 import { healthRoutes } from './routes/health.js';
 import { overviewRoutes } from './routes/overview.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
+import { vaultAdminRoutes } from './routes/vault-admin.js';
 import type { Services } from './services.js';
 
 export interface AppOptions {
@@ -128,6 +131,9 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   });
 
   await app.register(fhirRoutes, { vault: services.vault });
+  await app.register(fhirBinaryRoutes, { vault: services.vault, upload: config.vault.upload });
+  await app.register(vaultAdminRoutes, { vault: services.vault });
+  await app.register(careRoutes, { vault: services.vault, identity: services.identity });
   await app.register(alertRoutes, { alerts: services.detect.alerts });
   await app.register(awarenessRoutes, { awareness: services.awareness });
   await app.register(awarenessTrackingRoutes, { awareness: services.awareness });

@@ -121,7 +121,16 @@ export async function createServices(
     awareness: awareness.risk,
   });
   const activity = new ActivityLog(database.db, clock);
-  const vault = createVault({ db: database.db, keys, bus, clock, logger });
+  const vault = createVault({
+    db: database.db,
+    keys,
+    bus,
+    clock,
+    logger,
+    checkpointEvery: config.vault.auditCheckpointEvery,
+    care: { windowDays: config.vault.careWindowDays },
+    breakGlassMinutes: config.vault.breakGlassMinutes,
+  });
   const alerts = new AlertStore(database.db, clock);
   const detector = new Detector(defaultRuleSources(config.dataDir), { alerts, bus, clock, logger });
   const devices = createDevices({ db: database.db, clock });

@@ -32,10 +32,15 @@ export function dataKeyAad(owner: string): string {
   return `vigil-vault-data-key|${owner}`;
 }
 
-/** Thrown when the owner's key was destroyed: their data is gone for good. */
+/**
+ * Thrown when the owner's key was destroyed: their data is gone for good. NOT_FOUND (404) on the
+ * JSON API; under `/fhir` it answers 410 Gone (`details.fhirStatus`), as for a deleted resource.
+ */
 export class DataKeyDestroyedError extends VigilError {
   constructor() {
-    super('NOT_FOUND', 'This data was erased', { details: { erased: true } });
+    super('NOT_FOUND', 'This data was erased', {
+      details: { erased: true, fhirStatus: 410, fhirCode: 'deleted' },
+    });
     this.name = 'DataKeyDestroyedError';
   }
 }

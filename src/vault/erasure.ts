@@ -13,13 +13,17 @@ import type { AuditTrail } from './audit-trail.js';
 import type { BlindIndex } from './blind-index.js';
 import { type DataKeyStore, keyOwner } from './data-keys.js';
 import type { PatientRefHasher } from './patient-ref.js';
-import { type VaultTables, vaultDb } from './tables.js';
+import { type VaultExecutor, type VaultTables, vaultDb } from './tables.js';
 
 /**
  * Asked before erasing: the reason a legal hold forbids erasure (litigation, an investigation,
- * a retention law), or null. The vault does not decide holds; the hospital's process does.
+ * a retention law), or null. The vault does not decide holds; the hospital's process does. It is
+ * asked inside the erasure's transaction (`exec`), so a hold and an erasure never interleave.
  */
-export type LegalHoldCheck = (patientId: string) => Promise<string | null> | string | null;
+export type LegalHoldCheck = (
+  patientId: string,
+  exec: VaultExecutor,
+) => Promise<string | null> | string | null;
 
 /** What erasure needs. */
 export interface ErasureDeps {
@@ -39,10 +43,17 @@ export interface ErasureResult {
   keyDestroyed: boolean;
 }
 
+/** Thrown inside the transaction when a hold stands: rolls it back, then answered as CONFLICT. */
+class HeldError extends Error {
+  constructor(readonly reason: string) {
+    super('legal hold');
+  }
+}
+
 /**
  * Erases a patient: refuses with CONFLICT (reason in `details.legalHold`, and a `denied` audit
  * entry) under a legal hold; otherwise destroys the key, removes the index rows and appends the
- * `erase` entry, all in one transaction.
+ * `erase` entry, all in one transaction (the hold is checked in it too).
  */
 export async function erasePatient(
   deps: ErasureDeps,
@@ -51,8 +62,39 @@ export async function erasePatient(
 ): Promise<ErasureResult> {
   const owner = keyOwner('Patient', patientId);
   const ref = deps.patientRef(patientId);
-  const hold = deps.legalHold ? await deps.legalHold(patientId) : null;
-  if (hold !== null) {
+  try {
+    const result = await vaultDb(deps.db)
+      .transaction()
+      .execute(async (trx: Kysely<VaultTables>) => {
+        const hold = deps.legalHold ? await deps.legalHold(patientId, trx) : null;
+        if (hold !== null) throw new HeldError(hold);
+        const rows = await trx
+          .selectFrom('vault_resources')
+          .select(['resource_type', 'id'])
+          .where('key_owner', '=', owner)
+          .execute();
+        const byType = new Map<string, Set<string>>();
+        for (const r of rows) {
+          const ids = byType.get(r.resource_type) ?? new Set<string>();
+          ids.add(r.id);
+          byType.set(r.resource_type, ids);
+        }
+        for (const [type, ids] of byType) await deps.index.removeResources(type, [...ids], trx);
+        const keyDestroyed = await deps.dataKeys.destroy(owner, trx);
+        await deps.audit.appendInTransaction(trx, {
+          actor,
+          action: 'erase',
+          resources: [owner],
+          patientRef: ref,
+          outcome: 'success',
+        });
+        return { versions: rows.length, keyDestroyed };
+      });
+    // A read in this process between the destruction and the commit may have cached the key again.
+    deps.dataKeys.evict(owner);
+    return result;
+  } catch (err) {
+    if (!(err instanceof HeldError)) throw err;
     await deps.audit.append({
       actor,
       action: 'erase',
@@ -60,33 +102,8 @@ export async function erasePatient(
       patientRef: ref,
       outcome: 'denied',
     });
-    throw new VigilError('CONFLICT', `The patient is under a legal hold: ${hold}`, {
-      details: { legalHold: hold },
+    throw new VigilError('CONFLICT', `The patient is under a legal hold: ${err.reason}`, {
+      details: { legalHold: err.reason },
     });
   }
-  return vaultDb(deps.db)
-    .transaction()
-    .execute(async (trx: Kysely<VaultTables>) => {
-      const rows = await trx
-        .selectFrom('vault_resources')
-        .select(['resource_type', 'id'])
-        .where('key_owner', '=', owner)
-        .execute();
-      const byType = new Map<string, Set<string>>();
-      for (const r of rows) {
-        const ids = byType.get(r.resource_type) ?? new Set<string>();
-        ids.add(r.id);
-        byType.set(r.resource_type, ids);
-      }
-      for (const [type, ids] of byType) await deps.index.removeResources(type, [...ids], trx);
-      const keyDestroyed = await deps.dataKeys.destroy(owner, trx);
-      await deps.audit.appendInTransaction(trx, {
-        actor,
-        action: 'erase',
-        resources: [owner],
-        patientRef: ref,
-        outcome: 'success',
-      });
-      return { versions: rows.length, keyDestroyed };
-    });
 }

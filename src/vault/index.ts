@@ -73,6 +73,7 @@ export {
   dataKeyAad,
   keyOwner,
 } from './data-keys.js';
+export { type DemoClinician, vaultDemoSeed } from './demo.js';
 export { type ErasureDeps, type ErasureResult, erasePatient, type LegalHoldCheck } from './erasure.js';
 export { AUDIT_EVENT, type FhirResource, isStoredType, STORED_TYPES } from './fhir-types.js';
 export { validateFhir, warmUpValidation } from './fhir-validation.js';
@@ -114,7 +115,6 @@ export {
   rewrapDataKeys,
   staleDataKeyCount,
 } from './rotation.js';
-export { type DemoClinician, vaultDemoSeed } from './demo.js';
 export { DEFAULT_COUNT, MAX_COUNT, type SearchPage } from './search.js';
 export { VAULT_SEARCH_PARAMS } from './search-values.js';
 export {

@@ -10,8 +10,13 @@
  * the work left is always "rows whose kek_id is not the current one", so an interrupted run is
  * finished by running it again.
  *
- * Other server processes must know the new KEK before their cached keys expire (they reload the
- * key directory on restart); see the session report.
+ * Other processes on the same key directory need no restart: their KeyRing loads a KEK it meets
+ * in a sealed value (`open`) and seals with the newest on disk (`seal`), see file-keyring.ts. Their
+ * cached data keys stay valid, because a data key does not change when it is re-wrapped. What a
+ * run cannot see is a writer that sealed a new data key under the old KEK just before the new KEK
+ * appeared and commits after the last pass: {@link completeRotation} waits a settle time after the
+ * rotation and passes again, and any such key left over stays readable (old KEKs are kept) and is
+ * picked up by the next run.
  */
 import type { Kysely } from 'kysely';
 import { type Clock, systemClock } from '../core/index.js';
@@ -45,7 +50,7 @@ export async function rewrapDataKeys(
   options: RewrapOptions = {},
 ): Promise<RewrapProgress> {
   const vdb: Kysely<VaultTables> = vaultDb(db);
-  const kekId = keys.currentKekId();
+  const kekId = keys.refresh();
   const batchSize = Math.max(1, options.batchSize ?? 200);
   const clock = options.clock ?? systemClock;
   const selectKeys = () => vdb.selectFrom('vault_data_keys');
@@ -78,7 +83,8 @@ export async function rewrapDataKeys(
         plain.fill(0);
         const res = await trx
           .updateTable('vault_data_keys')
-          .set({ wrapped_key: sealed, kek_id: kekId, rewrapped_at: now })
+          // The seal names its KEK: a rotation by another process during this run may be newer.
+          .set({ wrapped_key: sealed, kek_id: keys.kekIdOf(sealed) ?? kekId, rewrapped_at: now })
           .where('owner', '=', row.owner)
           .where('wrapped_key', '=', old)
           .executeTakeFirst();
@@ -90,4 +96,85 @@ export async function rewrapDataKeys(
     await onProgress?.({ ...progress });
   }
   return progress;
+}
+
+/** Live data keys per KEK id (destroyed keys are left out), for `vigil keys status`. */
+export async function dataKeysByKek(db: AnyDb): Promise<Array<{ kekId: string; keys: number }>> {
+  const rows = await vaultDb(db)
+    .selectFrom('vault_data_keys')
+    .select((eb) => ['kek_id', eb.fn.countAll().as('n')])
+    .where('wrapped_key', 'is not', null)
+    .groupBy('kek_id')
+    .execute();
+  return rows
+    .map((r) => ({ kekId: r.kek_id ?? '?', keys: Number(r.n) }))
+    .sort((a, b) => a.kekId.localeCompare(b.kekId));
+}
+
+/** Live data keys sealed under a KEK other than the current one (the work a rotation has left). */
+export async function staleDataKeyCount(db: AnyDb, keys: KeyRing): Promise<number> {
+  const current = keys.refresh();
+  return (await dataKeysByKek(db)).filter((k) => k.kekId !== current).reduce((n, k) => n + k.keys, 0);
+}
+
+/** Options of {@link completeRotation}. */
+export interface CompleteRotationOptions extends RewrapOptions {
+  /**
+   * Until when (epoch ms) a writer may still seal under the previous KEK: passes go on until one
+   * that started after this finds nothing (default: now, i.e. stop at the first empty pass).
+   */
+  settleUntil?: number;
+  /** Most passes (default 20). */
+  maxPasses?: number;
+  /** Told the keys re-wrapped so far and the total known so far, after each batch. */
+  onProgress?: (done: number, total: number) => void | Promise<void>;
+}
+
+/** What {@link completeRotation} did. */
+export interface RotationOutcome {
+  kekId: string;
+  rewrapped: number;
+  passes: number;
+  /** Live data keys still under an older KEK at the end (0 unless writers kept using it). */
+  remaining: number;
+}
+
+/**
+ * Re-wraps data keys until none is left under an older KEK: passes of {@link rewrapDataKeys},
+ * repeated while they find work and until one that started after `settleUntil` finds none. Safe
+ * to interrupt and run again.
+ */
+export async function completeRotation(
+  db: AnyDb,
+  keys: KeyRing,
+  options: CompleteRotationOptions = {},
+): Promise<RotationOutcome> {
+  const settleUntil = options.settleUntil ?? 0;
+  const maxPasses = Math.max(1, options.maxPasses ?? 20);
+  let done = 0;
+  let known = 0;
+  let passes = 0;
+  let kekId = keys.refresh();
+  while (passes < maxPasses) {
+    passes++;
+    const startedAt = Date.now();
+    const base = done;
+    const r = await rewrapDataKeys(
+      db,
+      keys,
+      async (p) => {
+        known = Math.max(known, base + p.total);
+        await options.onProgress?.(base + p.rewrapped, known);
+      },
+      options,
+    );
+    kekId = r.kekId;
+    done += r.rewrapped;
+    known = Math.max(known, base + r.total, done);
+    await options.onProgress?.(done, known);
+    if (r.rewrapped === 0 && startedAt >= settleUntil) break;
+    const wait = settleUntil - Date.now();
+    if (r.rewrapped === 0 && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  return { kekId, rewrapped: done, passes, remaining: await staleDataKeyCount(db, keys) };
 }

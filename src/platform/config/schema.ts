@@ -160,6 +160,57 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    vault: z
+      .object({
+        /**
+         * Sign an audit checkpoint every N audit entries (0: never). Smaller bounds how many of the
+         * newest entries could be cut off unnoticed; each checkpoint is one Ed25519 signature.
+         */
+        auditCheckpointEvery: z.number().int().min(0).max(1_000_000).default(1000),
+        /**
+         * How many days after a finished Encounter its participants keep a care relationship with
+         * the patient (open Encounters always give one).
+         */
+        careWindowDays: z.number().int().min(0).max(3650).default(30),
+        /** How long a break-the-glass grant lasts, in minutes. */
+        breakGlassMinutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(24 * 60)
+          .default(60),
+        /** Files (FHIR Binary) uploaded to the vault: streamed, encrypted, never held whole in memory. */
+        upload: z
+          .object({
+            /** Largest file, in bytes (default 50 MiB); a larger upload is refused with 413 as it arrives. */
+            maxBytes: z
+              .number()
+              .int()
+              .min(1024)
+              .max(4 * 1024 * 1024 * 1024)
+              .default(50 * 1024 * 1024),
+            /** Media types accepted (lower case `type/subtype`); anything else is refused with 415. */
+            contentTypes: z
+              .array(
+                z
+                  .string()
+                  .regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/)
+                  .refine(
+                    (t) =>
+                      !/^application\/([a-z0-9.+-]*\+)?json$|^application\/x-www-form-urlencoded$/.test(t),
+                    {
+                      message: 'JSON and form bodies are not files',
+                    },
+                  ),
+              )
+              .min(1)
+              .default(['application/pdf', 'image/png', 'image/jpeg', 'text/plain', 'application/dicom']),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -7,7 +7,17 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -19,6 +29,8 @@ export interface DialectFlags {
   readonly jsonType: 'text';
   /** Does `count(*)` come back as a string (pg bigint)? Use `toCount()` instead of caring. */
   readonly bigintAsString: boolean;
+  /** SQL type for raw bytes (both engines hand back a `Buffer`). */
+  readonly blobType: 'blob' | 'bytea';
 }
 
 // biome-ignore lint/complexity/noBannedTypes: an empty table map; each domain narrows it with `withTables`.
@@ -46,6 +58,30 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   return openSqlite(options.sqliteFile ?? ':memory:');
 }
 
+/**
+ * SQLite transactions begin IMMEDIATE: they take the write lock at BEGIN, waiting for it up to the
+ * busy timeout. A deferred transaction (SQLite's default) that reads and then writes fails at once
+ * with "database is locked" when another process (the CLI during `vigil keys rotate` or an import,
+ * a second server) committed a write in between, and the busy timeout cannot help it. In one
+ * process better-sqlite3 has one connection and Kysely runs its transactions one at a time anyway.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
 function openSqlite(file: string): Database {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const native = new SqliteDatabase(file);
@@ -53,10 +89,10 @@ function openSqlite(file: string): Database {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
-  const db = new Kysely<object>({ dialect: new SqliteDialect({ database: native }) }) as AnyDb;
+  const db = new Kysely<object>({ dialect: new ImmediateSqliteDialect({ database: native }) }) as AnyDb;
   return {
     db,
-    flags: { dialect: 'sqlite', jsonType: 'text', bigintAsString: false },
+    flags: { dialect: 'sqlite', jsonType: 'text', bigintAsString: false, blobType: 'blob' },
     description: `sqlite:${file}`,
     async ping() {
       try {
@@ -80,7 +116,7 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const parsed = new URL(url);
   const database: Database = {
     db,
-    flags: { dialect: 'postgres', jsonType: 'text', bigintAsString: true },
+    flags: { dialect: 'postgres', jsonType: 'text', bigintAsString: true, blobType: 'bytea' },
     description: `postgres://${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
     async ping() {
       try {

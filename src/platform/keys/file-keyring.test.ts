@@ -181,6 +181,47 @@ describe('FileKeyRing: rotation', () => {
   });
 });
 
+describe('FileKeyRing: a rotation by another process', () => {
+  it('seal picks up a KEK another process added, and open loads the KEK a value names', () => {
+    const server = FileKeyRing.open(keyDir);
+    const cli = FileKeyRing.open(keyDir);
+    const before = server.seal(Buffer.from('a'), 'x');
+    expect(cli.rotate()).toBe('0002');
+    // The other process's value opens here although this ring never loaded 0002 itself.
+    const byCli = cli.seal(Buffer.from('b'), 'x');
+    const reader = FileKeyRing.open(keyDir);
+    expect(server.kekIds()).toEqual(['0001']);
+    expect(server.open(byCli, 'x').toString()).toBe('b');
+    expect(server.kekIds()).toEqual(['0001', '0002']);
+    // New seals here use the new KEK from the next call on.
+    const third = FileKeyRing.open(keyDir);
+    cli.rotate();
+    expect(third.currentKekId()).toBe('0002');
+    expect(third.kekIdOf(third.seal(Buffer.from('c'), 'x'))).toBe('0003');
+    expect(third.currentKekId()).toBe('0003');
+    expect(reader.open(before, 'x').toString()).toBe('a');
+  });
+
+  it('rotate() after another process rotated numbers after the newest on disk', () => {
+    const a = FileKeyRing.open(keyDir);
+    const b = FileKeyRing.open(keyDir);
+    expect(a.rotate()).toBe('0002');
+    expect(b.rotate()).toBe('0003');
+    expect(a.refresh()).toBe('0003');
+    expect(readdirSync(keyDir).filter((n) => n.startsWith('kek-'))).toHaveLength(3);
+  });
+
+  it('an unknown or malformed KEK id is refused with the usual message, touching nothing else', () => {
+    const ring = FileKeyRing.open(keyDir);
+    const sealed = ring.seal(Buffer.from('a'), 'x');
+    const body = sealed.split('.')[2]!;
+    expect(failure(() => ring.open(`v1.0042.${body}`, 'x'))).toMatch(/0042 is missing/);
+    expect(failure(() => ring.open(`v1.../root.${body}`, 'x'))).toMatch(/unknown format|missing/);
+    expect(failure(() => ring.open(`v1.root.${body}`, 'x'))).toMatch(/missing/);
+    expect(ring.kekIds()).toEqual(['0001']);
+  });
+});
+
 describe('FileKeyRing: derived keys', () => {
   it('is stable per purpose, differs across purposes and across key directories', () => {
     const ring = FileKeyRing.open(keyDir);

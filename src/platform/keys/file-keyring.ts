@@ -5,6 +5,13 @@
  * current) and one root secret (`root.key`) from which purpose-bound keys are derived with HKDF.
  * A key file that others can read stops start-up, as ssh does: a leaked key directory is a leaked
  * vault.
+ *
+ * Several processes share one key directory (a server, `vigil worker`s, the CLI). When one of them
+ * rotates (`vigil keys rotate`), the others pick the new KEK up without a restart: `seal` checks
+ * for the next version's file (one `stat`) and loads it, so new seals use it within one call;
+ * `open` of a value sealed under a KEK this process has not loaded yet looks for that one file
+ * (the id is four digits, so the look-up is one `stat` in this directory, nothing else) and loads
+ * the directory when it is there. A KEK is never removed while a process runs.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import {
@@ -69,7 +76,25 @@ export class FileKeyRing implements KeyRing {
     return [...this.#keks.keys()].sort();
   }
 
+  refresh(): string {
+    for (const name of readdirSync(this.#dir)) {
+      const m = KEK_RE.exec(name);
+      if (m && !this.#keks.has(m[1]!)) this.#keks.set(m[1]!, readKeyFile(path.join(this.#dir, name)));
+    }
+    const newest = this.kekIds().at(-1);
+    if (newest !== undefined && newest > this.#current) this.#current = newest;
+    return this.#current;
+  }
+
+  /** Whether another process has added the KEK after the current one (one `stat`). */
+  #newerOnDisk(): boolean {
+    const next = String(Number(this.#current) + 1).padStart(4, '0');
+    return existsSync(path.join(this.#dir, `kek-${next}.key`));
+  }
+
   rotate(): string {
+    // Another process may have rotated since this ring was opened: number after the newest on disk.
+    this.refresh();
     const next = String(this.#keks.size === 0 ? 1 : Number(this.kekIds().at(-1)) + 1).padStart(4, '0');
     const file = path.join(this.#dir, `kek-${next}.key`);
     writeKeyFile(file, randomBytes(KEY_BYTES));
@@ -80,6 +105,7 @@ export class FileKeyRing implements KeyRing {
   }
 
   seal(plaintext: Buffer, aad: string): string {
+    if (this.#newerOnDisk()) this.refresh();
     const kek = this.#keks.get(this.#current)!;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', kek, iv);
@@ -92,7 +118,12 @@ export class FileKeyRing implements KeyRing {
     const parts = sealed.split('.');
     if (parts.length !== 3 || parts[0] !== 'v1')
       throw new VigilError('INTERNAL', 'Sealed value has an unknown format');
-    const kek = this.#keks.get(parts[1]!);
+    let kek = this.#keks.get(parts[1]!);
+    // Sealed under a KEK another process added since: load it (only a well-formed id is looked up).
+    if (!kek && /^\d{4}$/.test(parts[1]!) && existsSync(path.join(this.#dir, `kek-${parts[1]}.key`))) {
+      this.refresh();
+      kek = this.#keks.get(parts[1]!);
+    }
     if (!kek) throw new VigilError('INTERNAL', `Key ${parts[1]} is missing from the key directory`);
     const raw = Buffer.from(parts[2]!, 'base64url');
     if (raw.length < IV_BYTES + TAG_BYTES) throw new VigilError('INTERNAL', 'Sealed value is truncated');

@@ -8,6 +8,12 @@ export interface KeyRing {
   currentKekId(): string;
   /** Every KEK id still held (older ones open what they sealed until re-wrapped). */
   kekIds(): string[];
+  /**
+   * Loads KEKs another process added (a rotation by `vigil keys rotate` while this one runs) and
+   * makes the newest current; returns the current id. Implementations also do this by themselves
+   * when `seal` or `open` meets a newer KEK, so callers need it only to ask "which is current now?".
+   */
+  refresh(): string;
   /** Adds a new KEK and makes it current; returns its id. Old KEKs stay to open old seals. */
   rotate(): string;
   /** AES-256-GCM under the current KEK; `aad` binds the ciphertext to its place (type, id, field). */

@@ -39,6 +39,27 @@ function queryOf(request: FastifyRequest): Array<[string, string]> {
   return q < 0 ? [] : [...new URLSearchParams(request.url.slice(q + 1)).entries()];
 }
 
+/**
+ * Whether a delete asks for erasure: `_erase=true` (or `false`, a plain delete) and no other
+ * parameter; anything else is refused rather than ignored.
+ */
+function eraseRequested(params: ReadonlyArray<readonly [string, string]>): boolean {
+  let erase: boolean | null = null;
+  for (const [k, v] of params) {
+    if (k !== '_erase')
+      throw new VigilError('BAD_REQUEST', `Parameter ${k.slice(0, 64)} is not supported on delete`, {
+        details: { fhirCode: 'not-supported', parameter: k.slice(0, 64) },
+      });
+    if (erase !== null) throw new VigilError('BAD_REQUEST', '_erase is given twice');
+    if (v !== 'true' && v !== 'false')
+      throw new VigilError('BAD_REQUEST', '_erase must be true or false', {
+        details: { expression: ['_erase'] },
+      });
+    erase = v === 'true';
+  }
+  return erase === true;
+}
+
 function typeOf(request: FastifyRequest<{ Params: Partial<Params> }>): string {
   const type = request.params.type ?? '';
   if (!TYPE_RE.test(type))
@@ -122,13 +143,38 @@ export const fhirRoutes: FastifyPluginAsync<{ vault: Vault }> = async (app, { va
 
   app.delete<{ Params: Pick<Params, 'type' | 'id'> }>(
     '/fhir/:type/:id',
-    { config, schema: schema('Delete (a deleted version; history is kept)') },
+    {
+      config,
+      schema: schema(
+        'Delete (a deleted version; history is kept). On a Patient, `_erase=true` erases them instead (privacy officers)',
+      ),
+    },
     async (request, reply) => {
-      if (request.url.includes('?'))
-        throw new VigilError('BAD_REQUEST', 'Parameters on delete (such as _erase) are not supported yet', {
-          details: { fhirCode: 'not-supported' },
+      const type = typeOf(request);
+      if (eraseRequested(queryOf(request))) {
+        if (type !== 'Patient')
+          throw new VigilError(
+            'BAD_REQUEST',
+            'Erasure is per patient: DELETE /fhir/Patient/<id>?_erase=true',
+            {
+              details: { fhirCode: 'not-supported' },
+            },
+          );
+        const r = await vault.erase(principalOf(request), request.params.id);
+        return send(reply, {
+          resourceType: 'OperationOutcome',
+          issue: [
+            {
+              severity: 'information',
+              code: 'informational',
+              diagnostics: r.keyDestroyed
+                ? `The patient was erased: ${r.versions} resource version(s) can no longer be read`
+                : 'The patient had been erased already',
+            },
+          ],
         });
-      await vault.delete(principalOf(request), typeOf(request), request.params.id);
+      }
+      await vault.delete(principalOf(request), type, request.params.id);
       return reply.status(204).send();
     },
   );

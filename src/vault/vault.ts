@@ -768,15 +768,16 @@ export class Vault {
         touch(v);
       }
       await flush();
-      for (const [patientId, refs] of touched) {
-        await this.audit.appendInTransaction(trx, {
+      await this.audit.appendManyInTransaction(
+        trx,
+        [...touched].map(([patientId, refs]) => ({
           actor,
-          action: 'create',
+          action: 'create' as const,
           resources: refs,
           patientRef: patientId === null ? null : this.#ctx.patientRef(patientId),
-          outcome: 'success',
-        });
-      }
+          outcome: 'success' as const,
+        })),
+      );
       pending.push({
         kind: 'vault.import.batch',
         source: 'vault',

@@ -6,15 +6,24 @@ import type {
   AccessBlock,
   AccessDecision,
   ApiToken,
+  AuditCheckpoint,
+  AuditFilter,
+  AuditPage,
+  BreakGlassGrant,
   DecisionFilter,
   EnrollConfirm,
   EnrollStart,
   EventFilter,
+  FhirAuditEvent,
+  FhirBinary,
+  FhirDocumentReference,
+  FhirPatient,
   GatewaySession,
   NewUser,
   Overview,
   Role,
   Session,
+  StaffLink,
   User,
   VigilEvent,
 } from './types.js';
@@ -67,6 +76,56 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The extension of an OperationOutcome issue that says break-the-glass would allow the request. */
+const BREAK_GLASS_POSSIBLE = 'urn:vigil:fhir:break-glass-possible';
+
+/** The Vigil error inside a FHIR OperationOutcome (the FHIR routes answer errors so). */
+function fromOperationOutcome(status: number, body: Record<string, unknown>): ApiError | undefined {
+  const issue = Array.isArray(body.issue) && isRecord(body.issue[0]) ? body.issue[0] : undefined;
+  const detail = issue && isRecord(issue.details) ? issue.details : undefined;
+  if (!detail || typeof detail.text !== 'string') return undefined;
+  const coding = Array.isArray(detail.coding) && isRecord(detail.coding[0]) ? detail.coding[0] : undefined;
+  const breakGlass =
+    Array.isArray(issue?.extension) &&
+    issue.extension.some(
+      (e: unknown) => isRecord(e) && e.url === BREAK_GLASS_POSSIBLE && e.valueBoolean === true,
+    );
+  const requestId =
+    typeof issue?.diagnostics === 'string' ? issue.diagnostics.replace(/^request /, '') : undefined;
+  return new ApiError(
+    status,
+    typeof coding?.code === 'string' ? coding.code : 'ERROR',
+    detail.text,
+    breakGlass ? { breakGlassPossible: true } : undefined,
+    requestId,
+  );
+}
+
+/** An error answer as an ApiError, from its parsed body (either API's shape) and Retry-After. */
+function apiErrorOf(status: number, body: unknown, retryAfter: string | null): ApiError {
+  if (isRecord(body) && body.resourceType === 'OperationOutcome') {
+    const fhir = fromOperationOutcome(status, body);
+    if (fhir) return fhir;
+  }
+  const err = isRecord(body) && isRecord(body.error) ? body.error : undefined;
+  if (err && typeof err.message === 'string') {
+    let details = isRecord(err.details) ? err.details : undefined;
+    // Rate limiting may only say when to retry in the standard header.
+    const retryHeader = Number(retryAfter);
+    if (details?.retryAfterSeconds === undefined && retryHeader > 0) {
+      details = { ...details, retryAfterSeconds: retryHeader };
+    }
+    return new ApiError(
+      status,
+      typeof err.code === 'string' ? err.code : 'ERROR',
+      err.message,
+      details,
+      typeof err.requestId === 'string' ? err.requestId : undefined,
+    );
+  }
+  return new ApiError(status, 'HTTP_ERROR', `The server answered with an error (HTTP ${status}).`);
+}
+
 async function toApiError(res: Response): Promise<ApiError> {
   let body: unknown;
   try {
@@ -74,28 +133,25 @@ async function toApiError(res: Response): Promise<ApiError> {
   } catch {
     body = undefined;
   }
-  const err = isRecord(body) && isRecord(body.error) ? body.error : undefined;
-  if (err && typeof err.message === 'string') {
-    let details = isRecord(err.details) ? err.details : undefined;
-    // Rate limiting may only say when to retry in the standard header.
-    const retryHeader = Number(res.headers.get('retry-after'));
-    if (details?.retryAfterSeconds === undefined && retryHeader > 0) {
-      details = { ...details, retryAfterSeconds: retryHeader };
-    }
-    return new ApiError(
-      res.status,
-      typeof err.code === 'string' ? err.code : 'ERROR',
-      err.message,
-      details,
-      typeof err.requestId === 'string' ? err.requestId : undefined,
-    );
-  }
-  return new ApiError(res.status, 'HTTP_ERROR', `The server answered with an error (HTTP ${res.status}).`);
+  return apiErrorOf(res.status, body, res.headers.get('retry-after'));
 }
 
-async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+function lostSession(error: ApiError, path: string): void {
+  if (SESSION_CODES.has(error.code) && !path.startsWith('/api/auth/')) {
+    window.dispatchEvent(new CustomEvent(SESSION_LOST_EVENT, { detail: error }));
+  }
+}
+
+const FHIR_JSON = 'application/fhir+json';
+
+async function request<T>(
+  method: Method,
+  path: string,
+  body?: unknown,
+  type = 'application/json',
+): Promise<T> {
+  const headers: Record<string, string> = { Accept: type };
+  if (body !== undefined) headers['Content-Type'] = type;
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res: Response;
   try {
@@ -110,9 +166,7 @@ async function request<T>(method: Method, path: string, body?: unknown): Promise
   }
   if (!res.ok) {
     const error = await toApiError(res);
-    if (SESSION_CODES.has(error.code) && !path.startsWith('/api/auth/')) {
-      window.dispatchEvent(new CustomEvent(SESSION_LOST_EVENT, { detail: error }));
-    }
+    lostSession(error, path);
     throw error;
   }
   if (res.status === 204) return undefined as T;
@@ -134,6 +188,78 @@ export function describeError(err: unknown): string {
   return 'Something went wrong. Please try again.';
 }
 
+/** The file types the server accepts by default, by media type, with the extensions that name them. */
+export const DOCUMENT_TYPES: ReadonlyArray<{ type: string; label: string; extensions: readonly string[] }> = [
+  { type: 'application/pdf', label: 'PDF', extensions: ['pdf'] },
+  { type: 'image/png', label: 'PNG image', extensions: ['png'] },
+  { type: 'image/jpeg', label: 'JPEG image', extensions: ['jpg', 'jpeg'] },
+  { type: 'text/plain', label: 'Plain text', extensions: ['txt'] },
+  { type: 'application/dicom', label: 'DICOM', extensions: ['dcm', 'dicom'] },
+];
+
+/** A file's media type: what the browser says, or from its extension (browsers know no DICOM). */
+export function fileTypeOf(file: { name: string; type: string }): string {
+  if (file.type) return file.type.toLowerCase();
+  const ext = file.name.toLowerCase().split('.').pop() ?? '';
+  return DOCUMENT_TYPES.find((t) => t.extensions.includes(ext))?.type ?? 'application/octet-stream';
+}
+
+/** Where a stored file is downloaded from (the server answers it as an attachment). */
+export function binaryUrl(binaryId: string): string {
+  return `/fhir/Binary/${encodeURIComponent(binaryId)}`;
+}
+
+/**
+ * Uploads a file for a patient as a FHIR Binary with XMLHttpRequest, which (unlike fetch) reports
+ * upload progress. The body is the file itself, streamed by the browser; `signal` cancels.
+ */
+function uploadBinary(
+  file: File,
+  patientId: string,
+  onProgress: (sent: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<FhirBinary> {
+  const path = `/fhir/Binary?patient=${encodeURIComponent(patientId)}`;
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.setRequestHeader('Content-Type', fileTypeOf(file));
+    xhr.setRequestHeader('Accept', FHIR_JSON);
+    if (csrfToken) xhr.setRequestHeader('X-CSRF-Token', csrfToken);
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onload = () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = undefined;
+      }
+      if (xhr.status === 201 && isRecord(body) && body.resourceType === 'Binary') {
+        resolve(body as unknown as FhirBinary);
+        return;
+      }
+      const error = apiErrorOf(xhr.status, body, xhr.getResponseHeader('retry-after'));
+      lostSession(error, path);
+      reject(error);
+    };
+    xhr.onerror = () =>
+      reject(
+        new ApiError(
+          0,
+          'NETWORK',
+          'The upload was cut off. Check the connection; a very large file may also be over the server’s limit.',
+        ),
+      );
+    xhr.onabort = () => reject(new ApiError(0, 'ABORTED', 'The upload was cancelled.'));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(file);
+  });
+}
+
+function entriesOf<T>(bundle: { entry?: Array<{ resource?: T }> }): T[] {
+  return (bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : []));
+}
+
 /** `?a=1&b=2` from the parameters that have a value ('' when none do). */
 function query(params: Record<string, string | number | undefined>): string {
   const search = new URLSearchParams();
@@ -143,6 +269,47 @@ function query(params: Record<string, string | number | undefined>): string {
   const text = search.toString();
   return text ? `?${text}` : '';
 }
+
+/** The AuditEvent search for a filter: `date` twice for a range (ge the first day, le the last). */
+function auditSearchPath(filter: AuditFilter, count: number): string {
+  const search = new URLSearchParams({ _count: String(count) });
+  if (filter.agent) search.set('agent', filter.agent);
+  if (filter.patient) search.set('patient', filter.patient);
+  if (filter.action) search.set('action', filter.action);
+  if (filter.from) search.append('date', `ge${filter.from}`);
+  if (filter.to) search.append('date', `le${filter.to}`);
+  return `/fhir/AuditEvent?${search.toString()}`;
+}
+
+const AUDIT_SEARCH = '/fhir/AuditEvent';
+
+/**
+ * A searchset page of AuditEvents. The server writes its next link as an absolute URL (its own idea
+ * of its host, which a proxy may change): only its path and query are kept, always same-origin.
+ */
+async function auditPage(path: string): Promise<AuditPage> {
+  const bundle = await request<{
+    entry?: Array<{ resource?: FhirAuditEvent }>;
+    link?: Array<{ relation?: string; url?: string }>;
+  }>('GET', path, undefined, FHIR_JSON);
+  const link = bundle.link?.find((l) => l.relation === 'next')?.url;
+  let next: string | undefined;
+  if (link) {
+    const url = new URL(link, window.location.origin);
+    if (url.pathname === AUDIT_SEARCH) next = `${url.pathname}${url.search}`;
+  }
+  return { events: entriesOf(bundle), next };
+}
+
+/** The day after a YYYY-MM-DD day, or undefined when it is not a real day. */
+function dayAfter(day: string): string | undefined {
+  const time = Date.parse(`${day}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(time)) return undefined;
+  return new Date(time + 86_400_000).toISOString().slice(0, 10);
+}
+
+/** Most checkpoint pages read to find the latest (1,000 each). */
+const CHECKPOINT_PAGES = 20;
 
 export const api = {
   session: async (): Promise<Session> => remember(await request<Session>('GET', '/api/auth/session')),
@@ -208,4 +375,109 @@ export const api = {
     (await request<{ blocks: AccessBlock[] }>('GET', '/api/access/blocks')).blocks,
   blockAddress: (cidr: string, reason: string): Promise<AccessBlock> =>
     request<AccessBlock>('POST', '/api/access/blocks', { cidr, reason }),
+
+  /** Patients whose name has this whole part; the server answers only those the caller may see. */
+  searchPatients: async (name: string): Promise<FhirPatient[]> =>
+    entriesOf(
+      await request<{ entry?: Array<{ resource?: FhirPatient }> }>(
+        'GET',
+        `/fhir/Patient${query({ name, _count: 50 })}`,
+        undefined,
+        FHIR_JSON,
+      ),
+    ),
+  /** A patient's documents, newest first. */
+  patientDocuments: async (patientId: string): Promise<FhirDocumentReference[]> =>
+    entriesOf(
+      await request<{ entry?: Array<{ resource?: FhirDocumentReference }> }>(
+        'GET',
+        `/fhir/DocumentReference${query({ patient: patientId, _sort: '-date', _count: 200 })}`,
+        undefined,
+        FHIR_JSON,
+      ),
+    ),
+  uploadBinary,
+  /** A document for an uploaded file; the server adds its size and hashes. */
+  createDocument: (input: {
+    patientId: string;
+    binary: FhirBinary;
+    title: string;
+    typeCode: string;
+    typeLabel: string;
+  }): Promise<FhirDocumentReference> =>
+    request<FhirDocumentReference>(
+      'POST',
+      '/fhir/DocumentReference',
+      {
+        resourceType: 'DocumentReference',
+        status: 'current',
+        subject: { reference: `Patient/${input.patientId}` },
+        type: {
+          coding: [{ system: 'http://loinc.org', code: input.typeCode, display: input.typeLabel }],
+          text: input.typeLabel,
+        },
+        date: new Date().toISOString(),
+        content: [
+          {
+            attachment: {
+              url: `Binary/${input.binary.id}`,
+              contentType: input.binary.contentType,
+              title: input.title,
+              creation: new Date().toISOString(),
+            },
+          },
+        ],
+      },
+      FHIR_JSON,
+    ),
+
+  /** Break-the-glass grants made since `since` (ISO), newest first (privacy officers). Audited. */
+  breakGlassGrants: async (since: string, limit: number): Promise<BreakGlassGrant[]> =>
+    (await request<{ grants: BreakGlassGrant[] }>('GET', `/api/vault/break-glass${query({ since, limit })}`))
+      .grants,
+  /** The first page of the audit trail as FHIR AuditEvents, newest first (privacy officers). */
+  auditEvents: (filter: AuditFilter, count = 50): Promise<AuditPage> =>
+    auditPage(auditSearchPath(filter, count)),
+  /** The page after, from the `next` of the page before. */
+  auditEventsNext: async (next: string): Promise<AuditPage> => {
+    if (!next.startsWith(`${AUDIT_SEARCH}?`)) throw new ApiError(0, 'BAD_REQUEST', 'Not an audit search.');
+    return auditPage(next);
+  },
+  /** Where the audit trail downloads as NDJSON for the days from..to (UTC, both inclusive). */
+  auditExportUrl: (filter: Pick<AuditFilter, 'from' | 'to'>): string =>
+    `/api/vault/audit/export${query({ since: filter.from, until: filter.to ? dayAfter(filter.to) : undefined })}`,
+  /** Where the public key that verifies the signed checkpoints downloads (PEM). */
+  auditPublicKeyUrl: '/api/vault/audit/public-key',
+  /** How many signed audit checkpoints there are and the latest (read page by page, oldest first). */
+  auditSignatures: async (): Promise<{ keyId: string; count: number; latest?: AuditCheckpoint }> => {
+    let after: number | undefined;
+    let count = 0;
+    let keyId = '';
+    let latest: AuditCheckpoint | undefined;
+    for (let page = 0; page < CHECKPOINT_PAGES; page++) {
+      const answer = await request<{ keyId: string; checkpoints: AuditCheckpoint[]; next: number | null }>(
+        'GET',
+        `/api/vault/audit/checkpoints${query({ after, limit: 1000 })}`,
+      );
+      keyId = answer.keyId;
+      count += answer.checkpoints.length;
+      latest = answer.checkpoints.at(-1) ?? latest;
+      if (answer.next === null) break;
+      after = answer.next;
+    }
+    return { keyId, count, latest };
+  },
+
+  /** Which practitioner each console user is (admins). */
+  staffLinks: async (): Promise<StaffLink[]> =>
+    (await request<{ links: StaffLink[] }>('GET', '/api/vault/staff-links')).links,
+  /** Links a user to a practitioner: an id, Practitioner/<id>, or an identifier system|value (NPI). */
+  linkStaff: async (userId: string, practitioner: string): Promise<StaffLink> =>
+    (
+      await request<{ link: StaffLink }>('PUT', `/api/vault/staff-links/${encodeURIComponent(userId)}`, {
+        practitioner,
+      })
+    ).link,
+  unlinkStaff: (userId: string): Promise<void> =>
+    request<void>('DELETE', `/api/vault/staff-links/${encodeURIComponent(userId)}`),
 };

@@ -2,6 +2,8 @@
 import type { ReactNode } from 'react';
 import { EventLog } from './pages/EventLog.js';
 import { Overview } from './pages/Overview.js';
+import { PatientDocuments } from './pages/PatientDocuments.js';
+import { Privacy } from './pages/Privacy.js';
 import { RemoteAccess } from './pages/RemoteAccess.js';
 import { Tokens } from './pages/Tokens.js';
 import { Users } from './pages/Users.js';
@@ -18,10 +20,22 @@ export interface RouteDef {
 export const ROUTES: ReadonlyArray<RouteDef> = [
   { path: '/', label: 'Overview', render: () => <Overview /> },
   {
+    path: '/documents',
+    label: 'Patient documents',
+    roles: ['clinician'],
+    render: () => <PatientDocuments />,
+  },
+  {
     path: '/events',
     label: 'Event log',
     roles: ['admin', 'analyst', 'privacy-officer'],
     render: () => <EventLog />,
+  },
+  {
+    path: '/privacy',
+    label: 'Privacy',
+    roles: ['privacy-officer'],
+    render: (user) => <Privacy user={user} />,
   },
   {
     path: '/access',

@@ -158,3 +158,119 @@ export interface EventFilter {
   /** A kind prefix such as `auth.`; absent for every kind. */
   kind?: string | undefined;
 }
+
+/** A FHIR Patient, as far as the console shows it. */
+export interface FhirPatient {
+  resourceType: 'Patient';
+  id: string;
+  name?: Array<{ text?: string; family?: string; given?: string[] }>;
+  birthDate?: string;
+  gender?: string;
+  identifier?: Array<{ system?: string; value?: string }>;
+}
+
+/** A FHIR Attachment: where a document's file is and what it is. */
+export interface FhirAttachment {
+  url?: string;
+  contentType?: string;
+  size?: number;
+  /** SHA-1 of the file, base64 (FHIR R4). */
+  hash?: string;
+  title?: string;
+  creation?: string;
+}
+
+/** A FHIR DocumentReference, as far as the console shows it. */
+export interface FhirDocumentReference {
+  resourceType: 'DocumentReference';
+  id: string;
+  status?: string;
+  date?: string;
+  description?: string;
+  type?: { text?: string; coding?: Array<{ system?: string; code?: string; display?: string }> };
+  content?: Array<{ attachment?: FhirAttachment }>;
+  meta?: { lastUpdated?: string };
+}
+
+/** A stored file (FHIR Binary) as the upload answers it: its id, type and patient; no bytes. */
+export interface FhirBinary {
+  resourceType: 'Binary';
+  id: string;
+  contentType: string;
+  securityContext?: { reference?: string };
+}
+
+/** A break-the-glass grant, as `GET /api/vault/break-glass` lists it for privacy review. */
+export interface BreakGlassGrant {
+  id: string;
+  userId: string;
+  patientId: string;
+  reason: string;
+  grantedAt: string;
+  expiresAt: string;
+}
+
+/** Which Practitioner a console user is (`GET /api/vault/staff-links`). */
+export interface StaffLink {
+  userId: string;
+  practitionerId: string;
+  /** The id of the user (or operator) who set the link. */
+  linkedBy: string;
+  linkedAt: string;
+}
+
+/** A FHIR AuditEvent of the vault's audit trail, as far as the console shows it. */
+export interface FhirAuditEvent {
+  resourceType: 'AuditEvent';
+  id: string;
+  recorded: string;
+  /** C R U D E. */
+  action?: string;
+  /** 0 success, 4 denied, 8 failure. */
+  outcome?: string;
+  /** The vault's own action (`urn:vigil:audit-action`): read, search, break-glass… */
+  subtype?: Array<{ system?: string; code?: string }>;
+  /** ETREAT with the declared reason when the access was made under break-the-glass. */
+  purposeOfEvent?: Array<{ coding?: Array<{ system?: string; code?: string }>; text?: string }>;
+  agent?: Array<{
+    who?: { reference?: string; identifier?: { system?: string; value?: string } };
+    role?: Array<{ text?: string }>;
+    requestor?: boolean;
+  }>;
+  entity?: Array<{
+    what?: { reference?: string; identifier?: { system?: string; value?: string } };
+    role?: { code?: string };
+    description?: string;
+  }>;
+}
+
+/** The AuditEvent search of the Privacy page; empty values are left out. */
+export interface AuditFilter {
+  /** A user or API token id. */
+  agent?: string | undefined;
+  /** A patient id (entries of erased patients are found too). */
+  patient?: string | undefined;
+  /** C, R, U, D or E. */
+  action?: string | undefined;
+  /** First day, YYYY-MM-DD (UTC), inclusive. */
+  from?: string | undefined;
+  /** Last day, YYYY-MM-DD (UTC), inclusive. */
+  to?: string | undefined;
+}
+
+/** One page of AuditEvents, newest first, with where the next page is. */
+export interface AuditPage {
+  events: FhirAuditEvent[];
+  /** Same-origin path of the next page; absent on the last. */
+  next?: string | undefined;
+}
+
+/** A signed checkpoint of the audit chain (`GET /api/vault/audit/checkpoints`). */
+export interface AuditCheckpoint {
+  uptoSeq: number;
+  hash: string;
+  signature: string;
+  keyId: string;
+  createdAt: string;
+  message: string;
+}

@@ -1,4 +1,4 @@
-/** Admin: the console's users; add, disable or enable, and reset MFA. */
+/** Admin: the console's users; add, disable or enable, reset MFA, and link clinicians to practitioners. */
 import { useState } from 'react';
 import { api, describeError } from '../api.js';
 import { Banner } from '../components/Banner.js';
@@ -8,6 +8,7 @@ import { formatDateTime } from '../format.js';
 import { useDocumentTitle } from '../hooks.js';
 import { roleLabel, type User } from '../types.js';
 import { usePoll } from '../usePoll.js';
+import { PractitionerLinks } from './PractitionerLinks.js';
 import { UserForm } from './UserForm.js';
 
 interface UsersProps {
@@ -184,6 +185,8 @@ export function Users({ currentUserId }: UsersProps) {
           </div>
         )}
       </section>
+
+      <PractitionerLinks users={users} />
     </div>
   );
 }

@@ -44,7 +44,10 @@ const bad = (firstBadSeq: number, problem: AuditProblem): AuditVerification => (
   problem,
 });
 
-/** Verifies the whole trail up to the head as it was when verification started. */
+/**
+ * Verifies the whole trail up to the head as it was when verification started; entries appended
+ * meanwhile (by this or another process) are left for the next run.
+ */
 export async function verifyAudit(
   database: AnyDb,
   publicKey: KeyObject | string,
@@ -52,12 +55,16 @@ export async function verifyAudit(
 ): Promise<AuditVerification> {
   const db = vaultDb(database);
   const batchSize = Math.max(1, options.batchSize ?? 1000);
-  const head = await db.selectFrom('vault_audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
-  if (!head) return bad(1, 'removed');
-  const headSeq = Number(head.seq);
+  // Checkpoints first, then the head: a checkpoint commits with its entry and the head, so every
+  // checkpoint read here is at or below the head read next, even while other processes append.
+  // (Head first would let an append commit in between, and its checkpoint beyond the head read
+  // would look like cut-off entries: a false alarm on a live system.)
   const checkpoints = (
     await db.selectFrom('vault_audit_checkpoints').selectAll().orderBy('upto_seq').execute()
   ).map((c) => ({ uptoSeq: Number(c.upto_seq), hash: c.hash, signature: c.signature }));
+  const head = await db.selectFrom('vault_audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
+  if (!head) return bad(1, 'removed');
+  const headSeq = Number(head.seq);
 
   let ci = 0;
   let verifiedCheckpoints = 0;

@@ -12,6 +12,7 @@ import {
   AuditTrail,
   CheckpointSigner,
   GENESIS_HASH,
+  linkHash,
   type VaultTables,
   verifyAudit,
 } from '../../src/vault/index.js';
@@ -148,6 +149,127 @@ for (const engine of testDatabases()) {
       });
     });
 
+    // Every hashed column, changed on its own (entry 6 of 10): a JSON array or null counts too.
+    const columnChanges: Array<[string, string | null]> = [
+      ['time', '2020-01-01T00:00:00.000Z'],
+      ['actor_role', 'admin'],
+      ['action', 'search'],
+      ['resources', '["Observation/other/_history/1"]'],
+      ['patient_ref', 'b'.repeat(32)],
+      ['patient_ref', null],
+      ['outcome', 'denied'],
+      ['break_glass_reason', 'added afterwards'],
+      ['search_result_ids', '["Patient/p9"]'],
+    ];
+    for (const [column, value] of columnChanges) {
+      it(`finds ${column} changed to ${value === null ? 'null' : 'another value'}`, async () => {
+        await appendN(10);
+        await sql`update vault_audit set ${sql.ref(column)} = ${value} where seq = 6`.execute(database.db);
+        expect(await verifyAudit(database.db, f.signer.publicKey)).toEqual({
+          ok: false,
+          firstBadSeq: 6,
+          problem: 'changed',
+        });
+      });
+    }
+
+    it('finds a changed prev_hash, and a changed head', async () => {
+      await appendN(10);
+      const h5 = (
+        await sql<{ hash: string }>`select hash from vault_audit where seq = 5`.execute(database.db)
+      ).rows[0]!.hash;
+      await sql`update vault_audit set prev_hash = ${'e'.repeat(64)} where seq = 6`.execute(database.db);
+      expect(await verifyAudit(database.db, f.signer.publicKey)).toMatchObject({ ok: false, firstBadSeq: 6 });
+      await sql`update vault_audit set prev_hash = ${h5} where seq = 6`.execute(database.db);
+      expect(await verifyAudit(database.db, f.signer.publicKey)).toMatchObject({ ok: true });
+      await sql`update vault_audit_head set hash = ${h5}`.execute(database.db);
+      expect(await verifyAudit(database.db, f.signer.publicKey)).toEqual({
+        ok: false,
+        firstBadSeq: 10,
+        problem: 'changed',
+      });
+    });
+
+    it('finds an entry removed with the later ones renumbered to close the gap', async () => {
+      await appendN(10);
+      await sql`delete from vault_audit where seq = 7`.execute(database.db);
+      for (let seq = 8; seq <= 10; seq++)
+        await sql`update vault_audit set seq = ${seq - 1} where seq = ${seq}`.execute(database.db);
+      const h9 = (
+        await sql<{ hash: string }>`select hash from vault_audit where seq = 9`.execute(database.db)
+      ).rows[0]!.hash;
+      await sql`update vault_audit_head set seq = 9, hash = ${h9}`.execute(database.db);
+      const result = await verifyAudit(database.db, f.signer.publicKey);
+      expect(result).toMatchObject({ ok: false, firstBadSeq: 7 });
+    });
+
+    it('finds a forged entry inserted in the middle, its hash computed to follow its predecessor', async () => {
+      await appendN(10);
+      // The forger has the database, not the signing key: the checkpoint at 8 gives it away.
+      for (let seq = 10; seq >= 6; seq--)
+        await sql`update vault_audit set seq = ${seq + 1} where seq = ${seq}`.execute(database.db);
+      const h5 = (
+        await sql<{ hash: string }>`select hash from vault_audit where seq = 5`.execute(database.db)
+      ).rows[0]!.hash;
+      const forged = {
+        seq: 6,
+        time: '2026-03-01T08:00:05.500Z',
+        actor: { id: 'alibi', role: 'clinician' },
+        action: 'read' as const,
+        resources: ['Observation/o5/_history/1'],
+        patientRef: null,
+        outcome: 'success' as const,
+        breakGlass: null,
+        searchResultIds: null,
+      };
+      const hash = linkHash(forged, h5);
+      await sql`insert into vault_audit (seq, time, actor_id, actor_role, action, resources, patient_ref, outcome, break_glass_reason, search_result_ids, prev_hash, hash)
+        values (6, ${forged.time}, 'alibi', 'clinician', 'read', ${JSON.stringify(forged.resources)}, null, 'success', null, null, ${h5}, ${hash})`.execute(
+        database.db,
+      );
+      const h11 = (
+        await sql<{ hash: string }>`select hash from vault_audit where seq = 11`.execute(database.db)
+      ).rows[0]!.hash;
+      await sql`update vault_audit_head set seq = 11, hash = ${h11}`.execute(database.db);
+      const result = await verifyAudit(database.db, f.signer.publicKey);
+      expect(result.ok).toBe(false);
+      // Entries 1..5 are intact and the inserted entry links to 5: the damage starts at 6 or 7.
+      expect(result.ok === false && result.firstBadSeq).toBeGreaterThanOrEqual(6);
+      expect(result.ok === false && result.firstBadSeq).toBeLessThanOrEqual(7);
+    });
+
+    it('finds a genuine checkpoint moved to another seq, and one with its signature altered', async () => {
+      await appendN(10);
+      const h7 = (
+        await sql<{ hash: string }>`select hash from vault_audit where seq = 7`.execute(database.db)
+      ).rows[0]!.hash;
+      // The signature covers the seq: a checkpoint of 8 does not vouch for 7.
+      await sql`update vault_audit_checkpoints set upto_seq = 7, hash = ${h7} where upto_seq = 8`.execute(
+        database.db,
+      );
+      expect(await verifyAudit(database.db, f.signer.publicKey)).toEqual({
+        ok: false,
+        firstBadSeq: 7,
+        problem: 'bad-signature',
+      });
+      await sql`delete from vault_audit_checkpoints where upto_seq = 7`.execute(database.db);
+      const cp = (
+        await sql<{
+          signature: string;
+        }>`select signature from vault_audit_checkpoints where upto_seq = 4`.execute(database.db)
+      ).rows[0]!;
+      const flipped = Buffer.from(cp.signature, 'base64');
+      flipped[0] = flipped[0]! ^ 1;
+      await sql`update vault_audit_checkpoints set signature = ${flipped.toString('base64')} where upto_seq = 4`.execute(
+        database.db,
+      );
+      expect(await verifyAudit(database.db, f.signer.publicKey)).toEqual({
+        ok: false,
+        firstBadSeq: 4,
+        problem: 'bad-signature',
+      });
+    });
+
     it('finds a changed entry whose hash was recomputed (the next link breaks)', async () => {
       await appendN(10);
       const rows = await sql<{ seq: number }>`select seq from vault_audit where seq = 5`.execute(database.db);
@@ -247,6 +369,38 @@ for (const engine of testDatabases()) {
         firstBadSeq: 5,
         problem: 'changed',
       });
+    });
+
+    it('verifying while another process appends (and signs checkpoints) raises no false alarm', async () => {
+      const other = await secondConnection(database);
+      try {
+        await appendN(6);
+        // The other process appends two entries right after each of the verifier's first queries,
+        // so its entries and checkpoints (every 4) commit between the verifier's reads.
+        const writer = new AuditTrail(other.db, CheckpointSigner.fromKeyRing(f.keys), { checkpointEvery: 4 });
+        let injections = 0;
+        const racing = database.db.withPlugin({
+          transformQuery: (args) => args.node,
+          async transformResult(args) {
+            if (injections++ < 3) {
+              await writer.append(entry(100 + injections));
+              await writer.append(entry(200 + injections));
+            }
+            return args.result;
+          },
+        });
+        const result = await verifyAudit(racing, f.signer.publicKey, { batchSize: 4 });
+        expect(result).toMatchObject({ ok: true });
+        // Whatever it saw is a prefix of the chain; afterwards the whole chain verifies.
+        expect(result.ok && result.entries).toBeGreaterThanOrEqual(6);
+        expect(await verifyAudit(database.db, f.signer.publicKey)).toEqual({
+          ok: true,
+          entries: 12,
+          checkpoints: 3,
+        });
+      } finally {
+        await other.close();
+      }
     });
 
     it('concurrent appenders on two connection pools keep one intact chain', async () => {

@@ -21,7 +21,9 @@ import { alertRoutes } from './routes/alerts.js';
 import { authRoutes } from './routes/auth.js';
 import { awarenessRoutes } from './routes/awareness.js';
 import { awarenessTrackingRoutes } from './routes/awareness-tracking.js';
+import { baselineRoutes } from './routes/baselines.js';
 import { careRoutes } from './routes/care.js';
+import { caseRoutes } from './routes/cases.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fhirRoutes } from './routes/fhir.js';
 import { fhirBinaryRoutes } from './routes/fhir-binary.js';
@@ -134,10 +136,17 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(fhirBinaryRoutes, { vault: services.vault, upload: config.vault.upload });
   await app.register(vaultAdminRoutes, { vault: services.vault });
   await app.register(careRoutes, { vault: services.vault, identity: services.identity });
-  await app.register(alertRoutes, { alerts: services.detect.alerts });
+  await app.register(alertRoutes, {
+    alerts: services.detect.alerts,
+    outputs: services.detect.outputs,
+    identity: services.identity,
+    product: { name: 'Vigil', vendor: 'Vigil', version: VERSION },
+  });
+  await app.register(caseRoutes, { cases: services.detect.cases });
   await app.register(awarenessRoutes, { awareness: services.awareness });
   await app.register(awarenessTrackingRoutes, { awareness: services.awareness });
   await app.register(deviceRoutes, { devices: services.devices });
+  await app.register(baselineRoutes, { baselines: services.detect.baselines });
 
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),

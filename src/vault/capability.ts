@@ -35,6 +35,20 @@ export function capabilityStatement(version: string, now: string): FhirResource 
               ? 'Type/id or a bare id; conditional references are not indexed.'
               : 'system|code or code; no :text or :not modifiers.',
     }));
+    if (type === 'Binary')
+      return {
+        type,
+        documentation:
+          'Files, streamed and encrypted: POST the raw body with its Content-Type and ?patient=<id>; read answers the file, or the resource as JSON for small files.',
+        versioning: 'no-version',
+        readHistory: false,
+        updateCreate: false,
+        conditionalCreate: false,
+        conditionalUpdate: false,
+        conditionalDelete: 'not-supported',
+        interaction: [{ code: 'create' }, { code: 'read' }],
+        searchParam: [] as typeof params,
+      };
     return {
       type,
       versioning: 'versioned-update',

@@ -31,6 +31,9 @@ export function sendError(
   return reply.status(status).type('application/json; charset=utf-8').send(body);
 }
 
+/** The OperationOutcome issue extension that says break-the-glass would allow the request. */
+export const BREAK_GLASS_POSSIBLE_URL = 'urn:vigil:fhir:break-glass-possible';
+
 /** Whether a URL is under the FHIR base `/fhir`. */
 export function isFhirPath(url: string): boolean {
   return /^\/fhir(?:[/?]|$)/.test(url);
@@ -83,6 +86,10 @@ function sendOperationOutcome(
         details: { coding: [{ system: 'urn:vigil:error-code', code }], text: message },
         diagnostics: `request ${request.id}`,
         ...(expression.length ? { expression } : {}),
+        // A clinician refused for want of a care relationship may declare an emergency.
+        ...(details?.breakGlassPossible === true
+          ? { extension: [{ url: BREAK_GLASS_POSSIBLE_URL, valueBoolean: true }] }
+          : {}),
       },
       ...issues.slice(1).map((i) => ({
         severity: 'error',

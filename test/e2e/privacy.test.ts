@@ -6,25 +6,25 @@
  * links another clinician to a practitioner by NPI from the Users page, sees a refusal explained,
  * and removes the link. The pages must never trip the server's Content-Security-Policy.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateSync } from 'otplib';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/core/index.js';
 import { validateConfig } from '../../src/platform/config/index.js';
 import { silentLogger } from '../../src/platform/log/index.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
-import { REPO_ROOT } from './support/vigil-server.js';
+import {
+  hasChromium,
+  launchChromium,
+  openPage as open,
+  RESULTS,
+  requireWebBuild,
+  screenshots,
+  signedIn as signedInAs,
+} from './support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-const RESULTS = join(REPO_ROOT, 'test-results');
-const PHONE = { width: 390, height: 844 };
-const DESKTOP = { width: 1280, height: 860 };
-const UI_TIMEOUT = 30_000;
-const PASSWORD = 'Steady-lamp-over-ward-nine-61';
 const NPI = 'http://hl7.org/fhir/sid/us-npi';
 const REASON = 'Unconscious in ED, no history';
 /** Reads the clinician makes under the grant: more than one page (50) of the audit trail. */
@@ -44,8 +44,7 @@ describe.skipIf(!hasChromium)(suiteTitle, () => {
   const pageProblems: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(join(REPO_ROOT, 'dist/web/index.html')))
-      throw new Error('dist/web/index.html is missing: run npm run build:web first.');
+    requireWebBuild();
     dataDir = mkdtempSync(join(tmpdir(), 'vigil-e2e-privacy-'));
     // A checkpoint every 25 entries, so the page has signatures to show.
     const config = validateConfig({
@@ -86,19 +85,7 @@ describe.skipIf(!hasChromium)(suiteTitle, () => {
     await vault.declareBreakGlass(wilson, 'p-ed', REASON);
     for (let i = 0; i < READS; i++) await vault.read(wilson, 'Patient', 'p-ed');
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     officer = await signedIn('pia.privacy', 'privacy-officer');
     admin = await signedIn('al.admin', 'admin');
   }, 150_000);
@@ -109,78 +96,10 @@ describe.skipIf(!hasChromium)(suiteTitle, () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  /**
-   * A browser context with a user of this role signed in through the API, as the console would do
-   * it: one-time password, a new password, and two-step sign-in when the role needs it. The
-   * context's request client shares the browser's cookies.
-   */
-  async function signedIn(username: string, role: Role): Promise<BrowserContext> {
-    const { oneTimePassword } = await server!.services.identity.users.create({
-      username,
-      displayName: username,
-      role,
-    });
-    const context = await browser!.newContext({ baseURL: server!.url, viewport: DESKTOP });
-    context.setDefaultTimeout(UI_TIMEOUT);
-    const api = context.request;
-    const ok = async (res: Awaited<ReturnType<typeof api.post>>, what: string) => {
-      if (!res.ok()) throw new Error(`${what}: ${res.status()} ${await res.text()}`);
-      return (await res.json()) as { state: string; csrfToken: string; secret?: string };
-    };
-    let answer = await ok(
-      await api.post('/api/auth/login', { data: { username, password: oneTimePassword } }),
-      'login',
-    );
-    answer = await ok(
-      await api.post('/api/auth/password', {
-        data: { currentPassword: oneTimePassword, newPassword: PASSWORD },
-        headers: { 'x-csrf-token': answer.csrfToken },
-      }),
-      'password',
-    );
-    if (answer.state === 'enroll') {
-      const csrf = answer.csrfToken;
-      const { secret } = await ok(
-        await api.post('/api/auth/mfa/enroll/start', { headers: { 'x-csrf-token': csrf } }),
-        'enroll start',
-      );
-      answer = await ok(
-        await api.post('/api/auth/mfa/enroll/confirm', {
-          data: { code: generateSync({ secret: secret! }) },
-          headers: { 'x-csrf-token': csrf },
-        }),
-        'enroll confirm',
-      );
-    }
-    expect(answer.state).toBe('ok');
-    return context;
-  }
-
-  async function openPage(context: BrowserContext, path: string): Promise<Page> {
-    const page = await context.newPage();
-    page.on('pageerror', (err) => pageProblems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) {
-        pageProblems.push(`CSP: ${msg.text()}`);
-      }
-    });
-    await page.goto(path);
-    return page;
-  }
-
-  /** A full-page screenshot at desktop width, and one at phone width. */
-  async function screenshots(page: Page, name: string): Promise<void> {
-    mkdirSync(RESULTS, { recursive: true });
-    await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: join(RESULTS, `${name}.png`), fullPage: true });
-    await page.setViewportSize(PHONE);
-    try {
-      await page.screenshot({ path: join(RESULTS, `${name}-phone.png`), fullPage: true });
-    } finally {
-      await page.setViewportSize(DESKTOP);
-    }
-    expect(existsSync(join(RESULTS, `${name}.png`))).toBe(true);
-  }
+  const signedIn = (username: string, role: Role): Promise<BrowserContext> =>
+    signedInAs(browser!, server!, username, role);
+  const openPage = (context: BrowserContext, path: string): Promise<Page> =>
+    open(context, path, pageProblems);
 
   it('shows the privacy officer the emergency access to review, and only to them', async () => {
     const page = await openPage(officer, '/privacy');

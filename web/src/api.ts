@@ -386,6 +386,13 @@ export const api = {
         FHIR_JSON,
       ),
     ),
+  /** One patient by record id (403 with `breakGlassPossible` when outside the caller's care). */
+  readPatient: (id: string): Promise<FhirPatient> =>
+    request<FhirPatient>('GET', `/fhir/Patient/${encodeURIComponent(id)}`, undefined, FHIR_JSON),
+  /** Declares an emergency for one patient: time-limited access, audited and reviewed. */
+  declareBreakGlass: async (patientId: string, reason: string): Promise<BreakGlassGrant> =>
+    (await request<{ grant: BreakGlassGrant }>('POST', '/api/vault/break-glass', { patientId, reason }))
+      .grant,
   /** A patient's documents, newest first. */
   patientDocuments: async (patientId: string): Promise<FhirDocumentReference[]> =>
     entriesOf(

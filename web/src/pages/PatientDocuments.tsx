@@ -83,7 +83,10 @@ export function PatientDocuments() {
       {patient ? (
         <PatientPanel patient={patient} onChange={() => setPatient(undefined)} />
       ) : (
-        <PatientSearch onPick={setPatient} />
+        <>
+          <PatientSearch onPick={setPatient} />
+          <EmergencyAccess onPick={setPatient} />
+        </>
       )}
     </div>
   );
@@ -182,6 +185,102 @@ function PatientSearch({ onPick }: { onPick: (p: FhirPatient) => void }) {
             </table>
           </div>
         )
+      ) : null}
+    </section>
+  );
+}
+
+/**
+ * A patient outside the clinician's care, opened by record id: the server refuses with a
+ * break-the-glass hint, and the clinician may declare the emergency with a reason.
+ */
+function EmergencyAccess({ onPick }: { onPick: (p: FhirPatient) => void }) {
+  const [patientId, setPatientId] = useState('');
+  const [reason, setReason] = useState('');
+  const [refused, setRefused] = useState<unknown>();
+  const { busy, error, setError, run } = useSubmit();
+  const needsGlass = refused instanceof ApiError && refused.details?.breakGlassPossible === true;
+
+  const open = async (event: FormEvent) => {
+    event.preventDefault();
+    const id = patientId.trim().replace(/^Patient\//, '');
+    if (!id) {
+      setError('Enter the patient record id.');
+      return;
+    }
+    setRefused(undefined);
+    await run(async () => {
+      try {
+        onPick(await api.readPatient(id));
+      } catch (err) {
+        setRefused(err);
+      }
+    });
+  };
+
+  const declare = async (event: FormEvent) => {
+    event.preventDefault();
+    const id = patientId.trim().replace(/^Patient\//, '');
+    await run(async () => {
+      await api.declareBreakGlass(id, reason.trim());
+      onPick(await api.readPatient(id));
+    });
+  };
+
+  return (
+    <section className="panel" aria-labelledby="emergency-title" aria-busy={busy}>
+      <h2 id="emergency-title" className="panel-title">
+        Patient not in your care
+      </h2>
+      <p className="field-hint">
+        Open a record by its id. Outside your care you will be refused; in an emergency you may declare it
+        (break-the-glass): access lasts a limited time, and your reason is recorded and reviewed.
+      </p>
+      {error ? <Banner kind="error">{error}</Banner> : null}
+      {refused && !needsGlass ? <ErrorBanner error={refused} testId="emergency-error" /> : null}
+      <form className="form form-inline" onSubmit={open} noValidate>
+        <Field
+          label="Patient record id"
+          value={patientId}
+          onValue={(v) => {
+            setPatientId(v);
+            setRefused(undefined);
+          }}
+          autoComplete="off"
+          spellCheck={false}
+          data-testid="emergency-patient-id"
+        />
+        <button
+          type="submit"
+          className="button button-secondary"
+          disabled={busy}
+          data-testid="emergency-open"
+        >
+          Open
+        </button>
+      </form>
+      {needsGlass ? (
+        <form className="form" onSubmit={declare} noValidate data-testid="break-glass-form">
+          <Banner kind="error" testId="break-glass-hint">
+            {describeError(refused)}
+          </Banner>
+          <Field
+            label="Reason for emergency access"
+            value={reason}
+            onValue={setReason}
+            maxLength={500}
+            hint="What the emergency is, in a sentence (10 to 500 characters). No patient identifiers."
+            data-testid="break-glass-reason"
+          />
+          <button
+            type="submit"
+            className="button button-danger"
+            disabled={busy}
+            data-testid="break-glass-declare"
+          >
+            {busy ? 'Declaring…' : 'Declare emergency and open'}
+          </button>
+        </form>
       ) : null}
     </section>
   );

@@ -50,8 +50,9 @@ export interface DataKeyStoreOptions {
   /** Unwrapped keys kept in memory (default 10,000: 32 bytes each plus overhead). */
   cacheSize?: number;
   /**
-   * How long an unwrapped key may be used from the cache (default 5 minutes). Bounds how long
-   * another server process can keep reading a patient after this one shredded their key.
+   * How long an unwrapped key may be used from the cache (default 60 s). Bounds how long another
+   * server process can keep reading a patient after this one shredded their key; re-reading a key
+   * costs one indexed select and one unwrap a minute per active patient.
    */
   cacheMaxAgeMs?: number;
   clock?: Clock;
@@ -71,7 +72,7 @@ export class DataKeyStore {
     this.#cache = new LruCache<string, Buffer>(
       {
         maxEntries: options.cacheSize ?? 10_000,
-        maxAgeMs: options.cacheMaxAgeMs ?? 5 * 60_000,
+        maxAgeMs: options.cacheMaxAgeMs ?? 60_000,
         now: () => this.#clock.now().getTime(),
       },
       // Wipe a key leaving the cache; callers receive copies, so this never breaks them.

@@ -8,6 +8,7 @@ import type { Clock } from '../core/index.js';
 import { VigilError } from '../core/index.js';
 import type { KeyRing } from '../platform/keys/index.js';
 import { Campaigns } from './campaigns.js';
+import { Certificates } from './certificates.js';
 import {
   type CompletionRecord,
   completionRecords,
@@ -22,6 +23,8 @@ import { type SenderFactory, SendingProfiles } from './phishing-profiles.js';
 import { PhishingReports } from './phishing-reports.js';
 import { type ReminderSummary, sendDueReminders } from './reminders.js';
 import { RiskView } from './risk.js';
+import { Roster } from './roster.js';
+import { ScimUsers } from './scim.js';
 import { Tracking } from './tracking.js';
 import { Training } from './training.js';
 
@@ -45,6 +48,12 @@ export interface Awareness {
   reports: PhishingReports;
   /** Risk per person; also the gateway's `AwarenessSignals`. */
   risk: RiskView;
+  /** SCIM 2.0 Users over the directory (identity providers provision staff through it). */
+  scim: ScimUsers;
+  /** Certificates of passed courses and their public verification. */
+  certificates: Certificates;
+  /** Directory search, a person's whole record, and team reports. */
+  roster: Roster;
   /** Sends training reminders and overdue notices due at `now` (call from a timer). */
   sendDueReminders(now?: Date): Promise<ReminderSummary>;
   /** Sends the campaign messages due at `now` within their rate limits (call from a timer). */
@@ -90,6 +99,9 @@ export function createAwareness(deps: AwarenessDeps): Awareness {
     tracking,
     reports,
     risk,
+    certificates: new Certificates({ db: deps.db, keys: deps.keys, curriculum }),
+    roster: new Roster({ db: deps.db, training, risk, reports }),
+    scim: new ScimUsers({ db: deps.db, directory }),
     clock: deps.clock,
     async sendDueReminders(now) {
       await training.expand();

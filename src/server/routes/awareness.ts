@@ -8,20 +8,42 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Awareness } from '../../awareness/index.js';
+import {
+  type Awareness,
+  CERTIFICATE_CSS,
+  certificateHtml,
+  EMPLOYMENT_STATUSES,
+  type Person,
+} from '../../awareness/index.js';
 import { VigilError } from '../../core/index.js';
 import { ANY_SIGNED_IN, type RouteAccess } from '../access.js';
 
 const ADMIN_ANALYST: RouteAccess = { roles: ['admin', 'analyst'] };
 const id = z.object({ id: z.string().min(1).max(64) });
 const courseParams = z.object({ courseId: z.string().min(1).max(64) });
+const completionParams = z.object({ completionId: z.string().min(1).max(64) });
+const codeParams = z.object({ code: z.string().min(1).max(200) });
 const tag = ['awareness'];
+/** Per-address budget of the public certificate verification. */
+const VERIFY_RATE = { max: 30, timeWindow: 60_000 };
+/** The most a directory CSV upload may weigh (the CSV reader's own default limit). */
+const IMPORT_BYTES = 16 * 1024 * 1024;
+const CERTIFICATE_CSS_PATH = '/api/awareness/certificate.css';
 
 export const awarenessRoutes: FastifyPluginAsyncZod<{ awareness: Awareness }> = async (
   app,
   { awareness: a },
 ) => {
   const me = (request: FastifyRequest) => a.personOfUser(request.principal!.id);
+  const seesAll = (request: FastifyRequest) =>
+    request.principal!.role === 'admin' || request.principal!.role === 'analyst';
+  const origin = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+  // The directory import posts the CSV file as it is; parsed (and size-checked) by the domain.
+  app.addContentTypeParser(
+    ['text/csv', 'application/csv'],
+    { parseAs: 'buffer', bodyLimit: IMPORT_BYTES },
+    (_r, body, done) => done(null, body),
+  );
   const activityBase = (request: FastifyRequest) => `${request.protocol}://${request.host}/api/awareness`;
 
   // ---- Training: administration ----
@@ -141,7 +163,13 @@ export const awarenessRoutes: FastifyPluginAsyncZod<{ awareness: Awareness }> = 
         tags: tag,
         params: courseParams,
         summary: 'Submit quiz answers (graded on the server)',
-        body: z.object({ answers: z.record(z.string(), z.unknown()) }).strict(),
+        body: z
+          .object({
+            answers: z
+              .record(z.string().max(64), z.unknown())
+              .refine((o) => Object.keys(o).length <= 100, 'at most 100 answers'),
+          })
+          .strict(),
       },
     },
     async (request) => ({
@@ -167,6 +195,205 @@ export const awarenessRoutes: FastifyPluginAsyncZod<{ awareness: Awareness }> = 
       return {
         people: team.map((p) => ({ id: p.id, name: p.name, department: p.department })),
         enrolments: await a.training.enrolmentsOf(team.map((p) => p.id)),
+      };
+    },
+  );
+
+  // ---- The learner: who am I, certificates ----
+  app.get(
+    '/api/awareness/me',
+    {
+      config: { access: ANY_SIGNED_IN },
+      schema: { tags: tag, summary: 'The person my console account is linked to, and what I can see' },
+    },
+    async (request) => {
+      const person = await a.directory.getByConsoleUser(request.principal!.id);
+      const manages = person
+        ? (await a.directory.list({ managerId: person.id, limit: 1 })).length > 0
+        : false;
+      return {
+        person: person
+          ? {
+              id: person.id,
+              name: person.name,
+              email: person.email,
+              department: person.department,
+              jobRole: person.jobRole,
+            }
+          : null,
+        manages,
+        seesAllDepartments: seesAll(request),
+      };
+    },
+  );
+  app.get(
+    '/api/awareness/me/certificates',
+    { config: { access: ANY_SIGNED_IN }, schema: { tags: tag, summary: 'My certificates (passed courses)' } },
+    async (request) => ({
+      certificates: await a.certificates.listOf((await me(request)).id),
+    }),
+  );
+  app.get(
+    '/api/awareness/me/certificates/:completionId',
+    {
+      config: { access: ANY_SIGNED_IN },
+      schema: {
+        tags: tag,
+        params: completionParams,
+        summary: 'A printable certificate of a passed course (HTML)',
+      },
+    },
+    async (request, reply) => {
+      const cert = await a.certificates.of((await me(request)).id, request.params.completionId);
+      return reply.type('text/html; charset=utf-8').send(
+        certificateHtml(cert, {
+          stylesheet: CERTIFICATE_CSS_PATH,
+          verifyUrl: `${origin(request)}/api/awareness/certificates/verify/${encodeURIComponent(cert.code)}`,
+        }),
+      );
+    },
+  );
+  app.get(
+    CERTIFICATE_CSS_PATH,
+    { config: { access: ANY_SIGNED_IN }, schema: { hide: true } },
+    async (_request, reply) => reply.type('text/css; charset=utf-8').send(CERTIFICATE_CSS),
+  );
+  app.get(
+    '/api/awareness/certificates/verify/:code',
+    {
+      config: { access: 'public', rateLimit: VERIFY_RATE },
+      schema: {
+        tags: tag,
+        params: codeParams,
+        summary: 'Checks a certificate code: valid or not, and if valid its course and date only',
+        security: [],
+      },
+    },
+    async (request) => a.certificates.verify(request.params.code),
+  );
+
+  // ---- A manager's team, or a department (administrators and analysts) ----
+  app.get(
+    '/api/awareness/team',
+    {
+      config: { access: ANY_SIGNED_IN },
+      schema: {
+        tags: tag,
+        summary: 'Training report of my team, or of a department (administrators and analysts)',
+        querystring: z.object({ department: z.string().min(1).max(120).optional() }).strict(),
+      },
+    },
+    async (request) => {
+      const { department } = request.query;
+      let people: Person[];
+      let scope: 'team' | 'department' | 'all';
+      if (
+        department !== undefined ||
+        (seesAll(request) && !(await a.directory.getByConsoleUser(request.principal!.id)))
+      ) {
+        if (!seesAll(request))
+          throw new VigilError('FORBIDDEN', 'Only administrators and analysts see any department', {
+            details: { field: 'department' },
+          });
+        people = await a.directory.list({ ...(department !== undefined ? { department } : {}), limit: 500 });
+        scope = department !== undefined ? 'department' : 'all';
+      } else {
+        const person = seesAll(request)
+          ? await a.directory.getByConsoleUser(request.principal!.id)
+          : await me(request);
+        people = person ? await a.teamOf(person) : [];
+        scope = 'team';
+        if (!people.length) {
+          if (!seesAll(request))
+            throw new VigilError('FORBIDDEN', 'Only a manager sees a team', { details: { field: 'user' } });
+          people = await a.directory.list({ limit: 500 });
+          scope = 'all';
+        }
+      }
+      people = people.filter((p) => p.status !== 'terminated');
+      return {
+        scope,
+        department: department ?? null,
+        departments: seesAll(request) ? await a.roster.departments() : [],
+        ...(await a.roster.report(people)),
+      };
+    },
+  );
+
+  // ---- The staff directory (administrators and analysts read, administrators import) ----
+  app.get(
+    '/api/awareness/people',
+    {
+      config: { access: ADMIN_ANALYST },
+      schema: {
+        tags: tag,
+        summary: 'Search the staff directory',
+        querystring: z
+          .object({
+            q: z.string().max(200).optional(),
+            department: z.string().min(1).max(120).optional(),
+            status: z.enum(EMPLOYMENT_STATUSES).optional(),
+            limit: z.coerce.number().int().min(1).max(500).optional(),
+            offset: z.coerce.number().int().min(0).max(1_000_000).optional(),
+          })
+          .strict(),
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const found = await a.roster.search({
+        ...(q.q !== undefined ? { q: q.q } : {}),
+        ...(q.department !== undefined ? { department: q.department } : {}),
+        ...(q.status !== undefined ? { status: q.status } : {}),
+        ...(q.limit !== undefined ? { limit: q.limit } : {}),
+        ...(q.offset !== undefined ? { offset: q.offset } : {}),
+      });
+      return { ...found, departments: await a.roster.departments() };
+    },
+  );
+  app.get(
+    '/api/awareness/people/:id',
+    {
+      config: { access: ADMIN_ANALYST },
+      schema: {
+        tags: tag,
+        params: id,
+        summary: 'A person: training, quiz results, phishing timeline and risk with reasons',
+      },
+    },
+    async (request) => {
+      const profile = await a.roster.profile(request.params.id);
+      if (!profile) throw new VigilError('NOT_FOUND', 'No such person', { details: { field: 'id' } });
+      return profile;
+    },
+  );
+  app.post(
+    '/api/awareness/people/import',
+    {
+      config: { access: { roles: ['admin'] } },
+      bodyLimit: IMPORT_BYTES,
+      schema: {
+        tags: tag,
+        summary: 'Import the staff directory from CSV (a text/csv body, or JSON {csv}); all rows or none',
+      },
+    },
+    async (request) => {
+      // The CSV file as the body (text/csv), or, from the console, JSON `{ "csv": "…" }`.
+      const body = request.body as unknown;
+      const csv = Buffer.isBuffer(body)
+        ? body
+        : typeof body === 'object' && body !== null && typeof (body as { csv?: unknown }).csv === 'string'
+          ? (body as { csv: string }).csv
+          : undefined;
+      if (csv === undefined)
+        throw new VigilError('BAD_REQUEST', 'Send the CSV file as the body with Content-Type: text/csv', {
+          details: { field: 'file' },
+        });
+      const p = request.principal!;
+      return {
+        summary: await a.directory.importCsv(csv, {
+          actor: { id: p.id, name: p.username, role: p.role },
+        }),
       };
     },
   );

@@ -1,0 +1,184 @@
+/** The shapes the awareness API answers with, as the console's training and directory pages see them. */
+
+export type TrainingStatus = 'assigned' | 'in-progress' | 'passed' | 'overdue';
+export type EmploymentStatus = 'active' | 'leave' | 'terminated';
+
+export interface Me {
+  person: {
+    id: string;
+    name: string;
+    email: string;
+    department: string | null;
+    jobRole: string | null;
+  } | null;
+  manages: boolean;
+  seesAllDepartments: boolean;
+}
+
+export interface Enrolment {
+  id: string;
+  assignmentId: string;
+  personId: string;
+  courseId: string;
+  courseTitle: string;
+  dueAt: string;
+  status: TrainingStatus;
+  startedAt: string | null;
+  completedAt: string | null;
+  bestScore: number | null;
+}
+
+export interface CourseSummary {
+  id: string;
+  title: string;
+  summary: string;
+  threat: string;
+  duration: number;
+  recurrence: string;
+  passMark: number;
+}
+
+export interface LearnerQuestion {
+  id: string;
+  prompt: string;
+  multiple: boolean;
+  options: Array<{ id: string; text: string }>;
+}
+
+export interface LearnerCourse extends CourseSummary {
+  audience: string[];
+  version: number;
+  /** The server's rendering of the course text: escaped, only its own tags, safe links only. */
+  html: string;
+  wordCount: number;
+  quiz: { questions: LearnerQuestion[] };
+}
+
+export type QuizAnswers = Record<string, string | string[]>;
+
+export interface QuizResult {
+  attemptId: string;
+  courseId: string;
+  submittedAt: string;
+  score: number;
+  passed: boolean;
+  correctCount: number;
+  total: number;
+  perQuestion: Array<{ id: string; correct: boolean; explanation: string }>;
+}
+
+export interface Attempt {
+  id: string;
+  courseId: string;
+  score: number;
+  passed: boolean;
+  submittedAt: string;
+}
+
+export interface Certificate {
+  completionId: string;
+  courseId: string;
+  courseTitle: string;
+  courseVersion: number;
+  score: number;
+  passedAt: string;
+  code: string;
+}
+
+export interface RiskReason {
+  code: string;
+  points: number;
+  text: string;
+}
+
+export type RiskSummary = { score: number; reasons: RiskReason[]; computedAt: string } | null;
+
+export interface TeamMember {
+  id: string;
+  name: string;
+  email: string;
+  department: string | null;
+  jobRole: string | null;
+  status: EmploymentStatus;
+  courses: Array<{ courseId: string; courseTitle: string; status: TrainingStatus; dueAt: string }>;
+  overdue: number;
+  passed: number;
+  risk: RiskSummary;
+}
+
+export interface TeamReport {
+  scope: 'team' | 'department' | 'all';
+  department: string | null;
+  departments: string[];
+  summary: {
+    people: number;
+    assigned: number;
+    passed: number;
+    overdue: number;
+    completionRate: number | null;
+    highRisk: number;
+  };
+  people: TeamMember[];
+  overdue: Array<{ personId: string; name: string; courseId: string; courseTitle: string; dueAt: string }>;
+}
+
+export interface Person {
+  id: string;
+  name: string;
+  email: string;
+  department: string | null;
+  jobRole: string | null;
+  managerId: string | null;
+  status: EmploymentStatus;
+  startDate: string | null;
+  consoleUserId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PeoplePage {
+  people: Person[];
+  total: number;
+  departments: string[];
+}
+
+export interface PhishingEvent {
+  time: string;
+  kind: string;
+  campaignId: string;
+  recipientId: string;
+  scanner: boolean;
+}
+
+export interface PersonProfile {
+  person: Person;
+  manager: { id: string; name: string } | null;
+  directReports: number;
+  enrolments: Enrolment[];
+  attempts: Attempt[];
+  timeline: PhishingEvent[];
+  risk: RiskSummary;
+}
+
+export interface ImportSummary {
+  rows: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  terminated: number;
+  ignoredColumns: string[];
+}
+
+export const STATUS_LABELS: Record<TrainingStatus, string> = {
+  assigned: 'Not started',
+  'in-progress': 'In progress',
+  passed: 'Passed',
+  overdue: 'Overdue',
+};
+
+export const STATUS_BADGES: Record<TrainingStatus, string> = {
+  assigned: 'badge-muted',
+  'in-progress': 'badge-info',
+  passed: 'badge-ok',
+  overdue: 'badge-danger',
+};

@@ -322,6 +322,12 @@ export class FhirRepository {
         .execute();
     }
     if (deleted) await this.#index.removeResources(type, [input.id], db);
+    else if (!head)
+      // A new resource has no index rows to replace.
+      await this.#index.indexNew(
+        [{ resourceType: type, id: input.id, entries: indexEntriesOf(resource, input.patientId) }],
+        db,
+      );
     else
       await this.#index.indexResource(
         { resourceType: type, id: input.id },

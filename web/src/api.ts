@@ -144,7 +144,8 @@ function lostSession(error: ApiError, path: string): void {
 
 const FHIR_JSON = 'application/fhir+json';
 
-async function request<T>(
+/** One same-origin JSON request with the CSRF token (also used by detect-api.ts). */
+export async function request<T>(
   method: Method,
   path: string,
   body?: unknown,

@@ -13,12 +13,23 @@ import { type LoadResult, loadRules, type RuleText, readRuleTexts } from '../sig
 import type { SigmaEvent } from '../sigma/types.js';
 import { mapEvent } from './logsource.js';
 
+/**
+ * Adds context to events before the rules see them (the device inventory's type and criticality
+ * of an address: see baselines/directory.ts). `prepare` runs once per batch and may do I/O;
+ * `enrich` runs on each mapped event and must be synchronous.
+ */
+export interface EventEnricher {
+  prepare(events: readonly VigilEvent[]): Promise<void>;
+  enrich(event: SigmaEvent): void;
+}
+
 /** What a detector needs. */
 export interface DetectorDeps {
   alerts: AlertStore;
   bus: Bus;
   clock: Clock;
   logger?: Logger;
+  enricher?: EventEnricher;
 }
 
 /** Where its rules come from: directories, files or texts (all merged into one rule set). */
@@ -26,6 +37,8 @@ export type RuleSource = string | readonly RuleText[];
 
 /** Kinds the detector itself publishes (never fed back into detection). */
 const OWN_KINDS = new Set(['detect.alert']);
+/** Alert and case workflow events (`detect.alert.updated`, `detect.case.*`) are not detected on either. */
+const WORKFLOW_KINDS = /^detect\.(alert|case)\./;
 /** Event ids remembered to skip redeliveries before they reach the correlator. */
 const MAX_SEEN = 200_000;
 
@@ -36,6 +49,7 @@ export class Detector {
   /** Detection rules that only feed correlations. */
   private readonly silent = new Set<string>();
   private readonly levels = new Map<string, string>();
+  private readonly tags = new Map<string, string[]>();
   /** Ids of events already handled (bounded, oldest forgotten first). */
   private readonly seen = new Set<string>();
 
@@ -53,6 +67,7 @@ export class Detector {
     this.correlator = new Correlator(this.loaded.correlations, names);
     for (const c of this.loaded.correlations) {
       if (c.level) this.levels.set(c.id, c.level);
+      this.tags.set(c.id, c.tags);
       if (c.generate) continue;
       for (const ref of c.rules)
         for (const r of this.loaded.rules) if (r.id === ref || r.name === ref) this.silent.add(r.id);
@@ -64,8 +79,9 @@ export class Detector {
     const out: NewAlert[] = [];
     const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
     for (const e of sorted) {
-      if (OWN_KINDS.has(e.kind) || this.seen.has(e.id)) continue;
+      if (OWN_KINDS.has(e.kind) || WORKFLOW_KINDS.test(String(e.kind)) || this.seen.has(e.id)) continue;
       const { event, logsource } = mapEvent(e as unknown as SigmaEvent);
+      if (logsource) this.deps.enricher?.enrich(event); // Vigil's own events (a copy) only
       const t = Date.parse(e.time);
       for (const m of this.loaded.ruleSet.match(event, logsource)) {
         if (!this.silent.has(m.ruleId))
@@ -76,6 +92,8 @@ export class Detector {
             level: m.level ?? 'medium',
             eventIds: [e.id],
             dedupKey: `${m.ruleId}|${e.user?.name ?? e.net?.srcIp ?? e.device?.ip ?? e.id}`,
+            tags: m.tags,
+            evidence: [e],
           });
         for (const a of this.correlator.process(m.ruleId, event, t))
           out.push({
@@ -85,6 +103,8 @@ export class Detector {
             level: a.level ?? this.levels.get(a.correlationId) ?? 'medium',
             eventIds: [e.id],
             dedupKey: `${a.correlationId}|${JSON.stringify(a.group)}`,
+            tags: this.tags.get(a.correlationId) ?? [],
+            evidence: [e],
           });
       }
     }
@@ -93,6 +113,7 @@ export class Detector {
 
   /** Detects on a batch, records the alerts and publishes the new ones. */
   async handle(events: readonly VigilEvent[]): Promise<void> {
+    await this.deps.enricher?.prepare(events);
     const found = this.detect(events);
     const created = found.length ? await this.deps.alerts.record(found) : [];
     // Only once recorded: a batch that failed is redelivered and must be detected again.

@@ -8,15 +8,19 @@
  * | `net.hl7.*` | vigil | hl7 | device_identity | `messageType`, `sendingApplication`, `patientRefs`, … |
  * | `vault.*` | vigil | vault | patient_data_access | `user.id`, `user.role`, `patientRef`, `breakGlass`, … |
  * | `auth.*` | vigil | identity | authentication | `user.name`, `net.srcIp`, `factor`, … |
- * | `access.decision` | vigil | access | access_decision | `decision`, `risk`, `app`, `host`, `net.srcIp`, `user.name` |
+ * | `access.decision` | vigil | access | access_decision | `decision`, `risk`, `app`, `host`, `net.srcIp`, `user.name`, `reasons.signal` |
  * | `awareness.*` | vigil | awareness | awareness | `user.name`, `course`, `score`, … |
+ * | `detect.baseline.*` | vigil | baseline | device_behaviour | `anomaly`, `device.ip`, `direction`, `peer`, `peerExternal`, `port`, `protocol`, `volume.*` |
  * | `zeek.<log>` | zeek | `<log>` | conn → network_connection, dns → dns, http → proxy | the Zeek log's fields |
  *
  * Every event also carries `kind`, `source`, `severity`, `time` and its nested parts by dotted
  * path (`user.name`, `net.dstIp`, `data.result`); the keys of `data` are lifted to the top level
- * when they do not clash. Other events (generic JSON from a log shipper, evtx-to-JSON Windows
- * events) keep their own field names: evtx is mapped as SigmaHQ does, anything else is tested
- * against every rule.
+ * when they do not clash; a dotted path through a list of objects (`reasons.signal`) gives the
+ * values of every element. Sensor, Zeek and baseline events also carry the inventory's view of
+ * their two ends when a device enricher is configured: `srcDevice.*` / `dstDevice.*` (`type`,
+ * `criticality`, `medical`, `id`; see baselines/directory.ts). Other events (generic JSON from a
+ * log shipper, evtx-to-JSON Windows events) keep their own field names: evtx is mapped as
+ * SigmaHQ does, anything else is tested against every rule.
  */
 import type { VigilEvent } from '../../core/index.js';
 import type { EventLogSource } from '../sigma/evtx.js';
@@ -31,6 +35,7 @@ export const VIGIL_CATEGORIES: readonly { prefix: string; service: string; categ
   { prefix: 'auth.', service: 'identity', category: 'authentication' },
   { prefix: 'access.decision', service: 'access', category: 'access_decision' },
   { prefix: 'awareness.', service: 'awareness', category: 'awareness' },
+  { prefix: 'detect.baseline.', service: 'baseline', category: 'device_behaviour' },
 ];
 
 const ZEEK_CATEGORIES: Readonly<Record<string, string>> = {

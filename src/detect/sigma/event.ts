@@ -26,13 +26,19 @@ const MAX_STRINGS = 10_000;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** Resolve a field name on an object: exact key first, then dotted path (longest keys first). */
+/** Elements of a list searched by a path through it (hostile events cannot make it costly). */
+const MAX_LIST_ELEMENTS = 1000;
+
+/**
+ * Resolve a field name on an object: exact key first, then dotted path (longest keys first). A
+ * path that reaches a list of objects continues in each element (as Elasticsearch flattens
+ * them): `reasons.signal` on `{reasons: [{signal: 'a'}, {signal: 'b'}]}` gives `['a', 'b']`.
+ */
 export function resolveField(obj: unknown, name: string): { found: boolean; value: unknown } {
   if (typeof obj !== 'object' || obj === null) return { found: false, value: undefined };
   const o = obj as Record<string, unknown>;
   if (hasOwn.call(o, name)) return { found: true, value: o[name] };
   const dot = name.indexOf('.');
-  if (dot < 0) return { found: false, value: undefined };
   // Try every split point: `a.b.c` may be a -> b.c, a.b -> c, or a -> b -> c.
   for (let i = dot; i >= 0 && i < name.length; i = name.indexOf('.', i + 1)) {
     const head = name.slice(0, i);
@@ -40,6 +46,19 @@ export function resolveField(obj: unknown, name: string): { found: boolean; valu
       const r = resolveField(o[head], name.slice(i + 1));
       if (r.found) return r;
     }
+  }
+  if (Array.isArray(obj)) {
+    const values: unknown[] = [];
+    let found = false;
+    for (const x of obj.length > MAX_LIST_ELEMENTS ? obj.slice(0, MAX_LIST_ELEMENTS) : obj) {
+      if (typeof x !== 'object' || x === null || Array.isArray(x)) continue;
+      const r = resolveField(x, name);
+      if (!r.found) continue;
+      found = true;
+      if (Array.isArray(r.value)) for (const v of r.value) values.push(v);
+      else values.push(r.value);
+    }
+    if (found) return { found: true, value: values };
   }
   return { found: false, value: undefined };
 }

@@ -4,13 +4,23 @@
  */
 
 import { accessBenchmark } from './access.bench.js';
+import { awarenessBenchmark } from './awareness.bench.js';
+import { detectBenchmark } from './detect.bench.js';
 import type { Benchmark, Figure } from './figure.js';
 import { httpBenchmark } from './http.bench.js';
 import { sensorBenchmark } from './sensor.bench.js';
 import { sigmaBenchmark } from './sigma.bench.js';
 import { vaultBenchmark } from './vault.bench.js';
 
-const ALL: Benchmark[] = [httpBenchmark, accessBenchmark, sensorBenchmark, sigmaBenchmark, vaultBenchmark];
+const ALL: Benchmark[] = [
+  httpBenchmark,
+  accessBenchmark,
+  awarenessBenchmark,
+  sensorBenchmark,
+  sigmaBenchmark,
+  detectBenchmark,
+  vaultBenchmark,
+];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -208,11 +208,10 @@ async function runEngine(engine: Engine, log: (line: string) => void): Promise<F
     const slice = (i: number) => observations.slice(i * BATCH, (i + 1) * BATCH);
     const vBatch = (await timed(batches, (i) => vault.importBatch(OPERATOR, slice(i)))) * BATCH;
     const pBatch =
-      (await timed(batches, (i) =>
-        plain
-          .transaction()
-          .execute((trx) => trx.insertInto('bench_plain').values(slice(i).map(plainRow)).execute()),
-      )) * BATCH;
+      (await timed(batches, async (i) => {
+        const rows = (await validated(slice(i))).map(plainRow);
+        await plain.transaction().execute((trx) => trx.insertInto('bench_plain').values(rows).execute());
+      })) * BATCH;
     log(`${e}: batched creates ${vBatch.toFixed(0)}/s vs plain ${pBatch.toFixed(0)}/s`);
     figures.push(
       figure(`vault.${e}.create.batched`, 'resources/s', vBatch, `plain JSON rows on ${e}`, pBatch),
@@ -225,14 +224,12 @@ async function runEngine(engine: Engine, log: (line: string) => void): Promise<F
       subject: { reference: `Patient/bench-p-${i % PATIENTS}` },
     });
     const vSingle = await timed(SINGLES, (i) => vault.create(DOC, single(i), 'Observation'));
-    const pSingle = await timed(SINGLES, (i) =>
-      plain.transaction().execute((trx) =>
-        trx
-          .insertInto('bench_plain')
-          .values(plainRow({ ...single(i), id: `single-${i}` }))
-          .execute(),
-      ),
-    );
+    const pSingle = await timed(SINGLES, async (i) => {
+      const [row] = await validated([{ ...single(i), id: `single-${i}` }]);
+      await plain
+        .transaction()
+        .execute((trx) => trx.insertInto('bench_plain').values(plainRow(row!)).execute());
+    });
     log(`${e}: single creates ${vSingle.toFixed(0)}/s vs plain ${pSingle.toFixed(0)}/s`);
     figures.push(figure(`vault.${e}.create.single`, 'ops/s', vSingle, `plain JSON insert on ${e}`, pSingle));
 

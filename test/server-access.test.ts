@@ -23,6 +23,9 @@ const PUBLIC_ROUTES = [
   'GET /t/r/:id', // report link
   'GET /t/l/:id', // landing page (or teaching page)
   'POST /t/l/:id', // landing form submission, then the teaching page
+  // A training certificate's code is checked by whoever is shown the certificate: rate-limited,
+  // answers only valid or not and, when valid, the course and the date printed on it.
+  'GET /api/awareness/certificates/verify/:code',
   'GET /api/auth/session',
   // FHIR: the CapabilityStatement says what the server implements, no data (clients fetch it first).
   'GET /fhir/metadata',
@@ -38,8 +41,14 @@ const PUBLIC_ROUTES = [
 function errorCode(body: {
   error?: { code: string };
   issue?: Array<{ details?: { coding?: Array<{ code: string }> } }>;
+  schemas?: string[];
+  status?: string;
 }): string | undefined {
-  return body.error?.code ?? body.issue?.[0]?.details?.coding?.[0]?.code;
+  // SCIM errors (under /scim/v2) carry only the HTTP status.
+  const scim = body.schemas?.includes('urn:ietf:params:scim:api:messages:2.0:Error')
+    ? ({ '401': 'UNAUTHENTICATED', '403': 'FORBIDDEN' } as Record<string, string>)[body.status ?? '']
+    : undefined;
+  return body.error?.code ?? body.issue?.[0]?.details?.coding?.[0]?.code ?? scim;
 }
 
 function concrete(url: string): string {
@@ -113,7 +122,7 @@ describe('deny by default', () => {
         payload: r.method === 'POST' ? {} : undefined,
       });
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(403);
-      expect(res.json().error.code).toBe('FORBIDDEN');
+      expect(errorCode(res.json())).toBe('FORBIDDEN');
     }
   });
 

@@ -10,6 +10,14 @@
 
 export { type Campaign, Campaigns, type NewCampaign, type NewTemplate, TRACKING_ID } from './campaigns.js';
 export {
+  CERTIFICATE_CSS,
+  CERTIFICATE_KEY_PURPOSE,
+  type Certificate,
+  type CertificateCheck,
+  Certificates,
+  certificateHtml,
+} from './certificates.js';
+export {
   type CompletionRecord,
   toCsv,
   XAPI_VERBS,
@@ -65,6 +73,13 @@ export {
 export { gradeQuiz, type QuestionResult, type QuizAnswers, type QuizResult } from './quiz.js';
 export { REMINDER_DAYS, type ReminderSummary } from './reminders.js';
 export {
+  ingestForwardedReport,
+  type ReportMailbox,
+  type ReportMailboxOptions,
+  startReportMailbox,
+  trackingIdsOfMessage,
+} from './report-mailbox.js';
+export {
   computeRisk,
   type PersonRisk,
   RISK_WEIGHTS,
@@ -72,6 +87,33 @@ export {
   type RiskReason,
   RiskView,
 } from './risk.js';
+export {
+  currentStanding,
+  type PeopleSearch,
+  type PersonProfile,
+  Roster,
+  type TeamMember,
+  type TeamReport,
+} from './roster.js';
+export {
+  parseFilter as parseScimFilter,
+  SCIM_CORE_USER,
+  SCIM_ENTERPRISE_USER,
+  SCIM_MAX_OPERATIONS,
+  SCIM_MAX_PAGE,
+  SCIM_MESSAGES,
+  type ScimListResponse,
+  type ScimUser,
+  ScimUsers,
+  scimError,
+} from './scim.js';
+export {
+  resourceTypeById,
+  resourceTypes,
+  schemaById,
+  schemas,
+  serviceProviderConfig,
+} from './scim-schemas.js';
 export { type Awareness, type AwarenessDeps, createAwareness } from './service.js';
 export { awarenessMigrations, EMPLOYMENT_STATUSES, type EmploymentStatus } from './tables.js';
 export {

@@ -7,6 +7,8 @@
 import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../core/index.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerAlertsCommands } from './commands/alerts.js';
+import { registerBaselinesCommands } from './commands/baselines.js';
 import { registerDevicesCommands } from './commands/devices.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerPrivacyCommands } from './commands/privacy.js';
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerSensorCommands(program);
   registerDevicesCommands(program);
   registerRulesCommands(program);
+  registerAlertsCommands(program);
+  registerBaselinesCommands(program);
   return program;
 }
 

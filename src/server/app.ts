@@ -29,6 +29,7 @@ import { fhirRoutes } from './routes/fhir.js';
 import { fhirBinaryRoutes } from './routes/fhir-binary.js';
 import { healthRoutes } from './routes/health.js';
 import { overviewRoutes } from './routes/overview.js';
+import { SCIM_PREFIX, scimRoutes } from './routes/scim.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { vaultAdminRoutes } from './routes/vault-admin.js';
@@ -145,6 +146,7 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   await app.register(caseRoutes, { cases: services.detect.cases });
   await app.register(awarenessRoutes, { awareness: services.awareness });
   await app.register(awarenessTrackingRoutes, { awareness: services.awareness });
+  await app.register(scimRoutes, { awareness: services.awareness, prefix: SCIM_PREFIX });
   await app.register(deviceRoutes, { devices: services.devices });
   await app.register(baselineRoutes, { baselines: services.detect.baselines });
 

@@ -3,6 +3,7 @@
  * The composition root: opens the database, runs migrations, opens the key ring and the bus, and
  * builds each domain with its dependencies. The server, the CLI and the tests all start here.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Access, accessMigrations, createAccess } from '../access/index.js';
@@ -12,10 +13,24 @@ import {
   awarenessMigrations,
   Curriculum,
   createAwareness,
+  PERSON_TERMINATED,
   PhishingLibrary,
 } from '../awareness/index.js';
 import { type Clock, systemClock } from '../core/index.js';
-import { AlertStore, Detector, defaultRuleSources, detectMigrations } from '../detect/index.js';
+import {
+  AlertDispatcher,
+  AlertStore,
+  BaselineStore,
+  Baselines,
+  baselineMigrations,
+  buildOutputs,
+  CaseStore,
+  Detector,
+  DeviceEnricher,
+  defaultRuleSources,
+  detectMigrations,
+  InventoryDirectory,
+} from '../detect/index.js';
 import { createDevices, type Devices, devicesMigrations } from '../devices/index.js';
 import { createIdentity, type Identity, identityMigrations } from '../identity/index.js';
 import { type Bus, createBus, EchoBus, type Subscription } from '../platform/bus/index.js';
@@ -24,6 +39,11 @@ import { type Database, type Migration, openDatabase, runMigrations } from '../p
 import { FileKeyRing, type KeyRing } from '../platform/keys/index.js';
 import type { Logger } from '../platform/log/index.js';
 import { createVault, type Vault, vaultMigrations } from '../vault/index.js';
+
+/** The package version (outputs name it: CEF header, OCSF metadata, webhook user agent). */
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Every domain's migrations, foundation first. A new domain appends its list here. */
 export const ALL_MIGRATIONS: readonly Migration[] = [
@@ -34,6 +54,7 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...vaultMigrations,
   ...devicesMigrations,
   ...detectMigrations,
+  ...baselineMigrations,
 ];
 
 export interface Services {
@@ -49,8 +70,16 @@ export interface Services {
   awareness: Awareness;
   vault: Vault;
   devices: Devices;
-  /** Detection: the rule pipeline (attach it to the bus) and its alerts. */
-  detect: { detector: Detector; alerts: AlertStore };
+  /** Detection: the rule pipeline (attach it to the bus), its alerts and the device baselines. */
+  detect: {
+    detector: Detector;
+    alerts: AlertStore;
+    baselines: Baselines;
+    /** Cases that group alerts. */
+    cases: CaseStore;
+    /** Sends new alerts to the configured webhooks, syslog receivers and mailboxes. */
+    outputs: AlertDispatcher;
+  };
   close(): Promise<void>;
 }
 
@@ -81,6 +110,12 @@ export async function createServices(
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const keys = FileKeyRing.open(config.keys.dir ?? path.join(config.dataDir, 'keys'));
+  // Alert outputs read their secrets now, so a missing one stops start-up before anything opens.
+  const alertOutputs = buildOutputs(config.alerts, {
+    keys,
+    product: { name: 'Vigil', vendor: 'Vigil', version: VERSION },
+    logger,
+  });
   const database = await openDatabaseFor(config);
   let bus: Bus | undefined;
   try {
@@ -120,6 +155,23 @@ export async function createServices(
     auth: config.auth,
     awareness: awareness.risk,
   });
+  // A person who left (directory API, CSV import or SCIM) loses their console account: disabling
+  // it ends their sessions, and the gateway, told through the echo bus, denies them at once.
+  const leavers = await bus.subscribe({
+    group: 'identity-leavers',
+    subjects: [`vigil.${PERSON_TERMINATED}`],
+    handler: async (events) => {
+      for (const e of events) {
+        const userId = e.data?.consoleUserId;
+        if (typeof userId !== 'string') continue;
+        await identity.users
+          .setStatus(userId, 'disabled')
+          .catch((err: Error) =>
+            logger.warn({ userId, err: err.message }, 'leaver: console user not disabled'),
+          );
+      }
+    },
+  });
   const activity = new ActivityLog(database.db, clock);
   const vault = createVault({
     db: database.db,
@@ -131,9 +183,43 @@ export async function createServices(
     care: { windowDays: config.vault.careWindowDays },
     breakGlassMinutes: config.vault.breakGlassMinutes,
   });
-  const alerts = new AlertStore(database.db, clock);
-  const detector = new Detector(defaultRuleSources(config.dataDir), { alerts, bus, clock, logger });
+  // Analysts and admins may be assigned alerts and cases; the workflow checks who through this.
+  const people = {
+    find: async (id: string) => {
+      const u = await identity.users.get(id);
+      return u && u.id === id
+        ? { id: u.id, username: u.username, role: u.role, status: u.status }
+        : undefined;
+    },
+  };
+  const alerts = new AlertStore(database.db, clock, {
+    dedupWindowMs: config.alerts.dedupWindowMinutes * 60_000,
+    evidence: { events: config.alerts.evidenceEvents, eventBytes: config.alerts.evidenceEventBytes },
+    bus,
+    people,
+    logger,
+  });
+  const cases = new CaseStore(database.db, alerts, { clock, bus, people, logger });
+  const outputs = new AlertDispatcher(alerts, alertOutputs, logger);
   const devices = createDevices({ db: database.db, clock });
+  // Rules and baselines see the inventory's type and criticality of the addresses in events.
+  const directory = new InventoryDirectory(devices.queries, clock);
+  const detector = new Detector(defaultRuleSources(config.dataDir), {
+    alerts,
+    bus,
+    clock,
+    logger,
+    enricher: new DeviceEnricher(directory),
+  });
+  const baselines = new Baselines({
+    store: new BaselineStore(database.db),
+    alerts,
+    bus,
+    clock,
+    directory,
+    logger,
+    options: config.baselines,
+  });
   const theBus = bus;
   return {
     config,
@@ -147,9 +233,11 @@ export async function createServices(
     access,
     awareness,
     vault,
-    detect: { detector, alerts },
+    detect: { detector, alerts, baselines, cases, outputs },
     devices,
     async close() {
+      await outputs.close();
+      await leavers.close();
       await access.close();
       await theBus.close();
       await database.close();
@@ -158,15 +246,17 @@ export async function createServices(
 }
 
 /**
- * Attaches every domain's bus consumer: the event log, the device inventory and detection. The
- * server, `vigil worker` and the CLI's in-process runs use this one list; a domain with a consumer
- * adds it here. Close the returned subscriptions before the services.
+ * Attaches every domain's bus consumer: the event log, the device inventory, detection and the
+ * device baselines. The server, `vigil worker` and the CLI's in-process runs use this one list; a
+ * domain with a consumer adds it here. Close the returned subscriptions before the services.
  */
 export async function attachConsumers(services: Services): Promise<Subscription[]> {
   return [
     await services.activity.attach(services.bus),
     await services.devices.attach(services.bus),
     await services.detect.detector.attach(services.bus),
+    await services.detect.baselines.attach(services.bus),
+    await services.detect.outputs.attach(services.bus),
   ];
 }
 

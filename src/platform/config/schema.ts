@@ -9,6 +9,21 @@ import { ROLES } from '../../core/index.js';
 
 const port = z.number().int().min(0).max(65535);
 
+/** Alert outputs: a name (used in logs, the API and the derived webhook key), a level, retries. */
+const outputName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _');
+const alertLevel = z.enum(['informational', 'low', 'medium', 'high', 'critical']);
+const secretEnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+  .refine((n) => !n.startsWith('VIGIL_'), 'VIGIL_ names are configuration keys; choose another name');
+const outputDelivery = {
+  /** Attempts per delivery (the first included), with exponential backoff from retryBaseMs. */
+  maxAttempts: z.number().int().min(1).max(20).default(6),
+  retryBaseMs: z.number().int().min(10).max(600_000).default(1000),
+  /** Deliveries waiting at most; when full the oldest is dropped (and counted). */
+  queueSize: z.number().int().min(1).max(100_000).default(1000),
+};
+
 export const configSchema = z
   .object({
     /** Where Vigil keeps its SQLite database, keys and other state. */
@@ -157,6 +172,122 @@ export const configSchema = z
       .object({
         /** Days of events kept in the database for the console and investigations. */
         retentionDays: z.number().int().min(1).max(3650).default(30),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Detection alerts: deduplication, evidence kept, and where new alerts are sent. Output
+     * secrets (webhook keys, SMTP passwords) are never written here: name a file or an environment
+     * variable that holds them (see the README, "Alert outputs").
+     */
+    alerts: z
+      .object({
+        /** Occurrences of one rule on one entity within this many minutes join one alert (0: never). */
+        dedupWindowMinutes: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 24 * 60)
+          .default(60),
+        /** Events kept as evidence per alert (the first ones). */
+        evidenceEvents: z.number().int().min(1).max(100).default(10),
+        /** Largest size of one kept event, in bytes (longer strings are cut first). */
+        evidenceEventBytes: z.number().int().min(256).max(65_536).default(4096),
+        /** Signed webhooks (HMAC-SHA256 of the body in `X-Vigil-Signature`). */
+        webhooks: z
+          .array(
+            z
+              .object({
+                name: outputName,
+                url: z
+                  .string()
+                  .url()
+                  .regex(/^https?:\/\//, 'an http(s) URL'),
+                /** File holding the HMAC key; else `secretEnv`; else a key derived from the key ring. */
+                secretFile: z.string().min(1).optional(),
+                /** Environment variable holding the HMAC key (not a `VIGIL_` name). */
+                secretEnv: secretEnvName.optional(),
+                minLevel: alertLevel.default('low'),
+                timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+                ...outputDelivery,
+              })
+              .strict(),
+          )
+          .default([]),
+        /** Syslog receivers: RFC 5424 with a CEF payload over UDP, TCP or TLS (octet counting). */
+        syslog: z
+          .array(
+            z
+              .object({
+                name: outputName,
+                host: z.string().min(1).max(253),
+                /** Default 514 (UDP, TCP) or 6514 (TLS). */
+                port: port.min(1).optional(),
+                transport: z.enum(['udp', 'tcp', 'tls']).default('udp'),
+                /** Syslog facility 0-23 (4 security/auth, 10 authpriv, 13 log audit, 16-23 local0-7). */
+                facility: z.number().int().min(0).max(23).default(4),
+                /** HOSTNAME in the header; default this machine's name. */
+                hostname: z.string().min(1).max(255).optional(),
+                appName: z.string().min(1).max(48).default('vigil'),
+                /** TLS: CA certificates to trust (PEM file); default the system's. */
+                caFile: z.string().min(1).optional(),
+                /** TLS: client certificate and key (PEM files) for mutual TLS. */
+                certFile: z.string().min(1).optional(),
+                keyFile: z.string().min(1).optional(),
+                verifyTls: z.boolean().default(true),
+                minLevel: alertLevel.default('low'),
+                timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+                ...outputDelivery,
+              })
+              .strict(),
+          )
+          .default([]),
+        /** Email recipients of new alerts, through an SMTP server. */
+        email: z
+          .array(
+            z
+              .object({
+                name: outputName,
+                host: z.string().min(1).max(253),
+                port: port.min(1).default(587),
+                security: z.enum(['tls', 'starttls', 'none']).default('starttls'),
+                username: z.string().min(1).max(320).optional(),
+                /** File, or environment variable (not a `VIGIL_` name), holding the SMTP password. */
+                passwordFile: z.string().min(1).optional(),
+                passwordEnv: secretEnvName.optional(),
+                verifyTls: z.boolean().default(true),
+                from: z.string().min(3).max(320),
+                to: z.array(z.string().email()).min(1).max(50),
+                minLevel: alertLevel.default('high'),
+                /** Console base URL for a link to the alert in the message. */
+                consoleUrl: z.string().url().optional(),
+                ...outputDelivery,
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .superRefine((a, ctx) => {
+        const seen = new Set<string>();
+        for (const o of [...a.webhooks, ...a.syslog, ...a.email]) {
+          if (seen.has(o.name))
+            ctx.addIssue({ code: 'custom', message: `output name ${o.name} is used twice` });
+          seen.add(o.name);
+        }
+      })
+      .prefault({}),
+    /** Device behaviour baselines (peers, ports, protocols, hourly volume per device). */
+    baselines: z
+      .object({
+        /** Days a device learns from its traffic (from first sight or a reset) before anomalies are raised. */
+        learningDays: z.number().min(0.01).max(365).default(7),
+        /** Peers remembered per device; a device with more while learning raises no new-peer alerts. */
+        maxPeers: z.number().int().min(1).max(10_000).default(256),
+        /** Ports remembered per device (used and served); same rule as peers. */
+        maxPorts: z.number().int().min(1).max(10_000).default(64),
+        /** Width of the normal hourly volume, in scaled MADs either side of the median. */
+        tolerance: z.number().min(1).max(100).default(5),
       })
       .strict()
       .prefault({}),

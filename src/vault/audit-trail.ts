@@ -181,7 +181,7 @@ export class AuditTrail {
               batch.map((b) => b.input),
             ),
           );
-          batch.forEach((b, i) => b.resolve(entries[i]!));
+          for (const [i, b] of batch.entries()) b.resolve(entries[i]!);
         } catch (err) {
           for (const b of batch) b.reject(err);
         }

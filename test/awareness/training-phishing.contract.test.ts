@@ -4,6 +4,7 @@
  * campaigns through an in-memory sender with a send-rate limit, the scanner heuristic, the
  * tracking events and the risk they produce.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -30,6 +31,7 @@ const fakeKeys = {
   seal: (p: Buffer, aad: string) =>
     `sealed:${Buffer.from(`${aad}|${p.toString('utf8')}`).toString('base64')}`,
   open: (s: string) => Buffer.from(Buffer.from(s.slice(7), 'base64').toString('utf8').split('|')[1]!, 'utf8'),
+  deriveKey: (purpose: string) => createHash('sha256').update(`test-key|${purpose}`).digest(),
 } as unknown as KeyRing;
 
 for (const engine of testDatabases()) {

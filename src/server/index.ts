@@ -4,6 +4,8 @@
  * (stop accepting, finish in-flight requests, close the bus and the database).
  */
 import type { FastifyInstance } from 'fastify';
+import { type ReportMailbox, startReportMailbox } from '../awareness/index.js';
+import { VigilError } from '../core/index.js';
 import type { VigilConfig } from '../platform/config/index.js';
 import type { Logger } from '../platform/log/index.js';
 import { buildApp } from './app.js';
@@ -34,6 +36,35 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Starts the report mailbox when configured; a busy port names the setting to change. */
+async function startMailbox(
+  config: Readonly<VigilConfig>,
+  services: Services,
+  logger: Logger,
+): Promise<ReportMailbox | null> {
+  const c = config.awareness.reportMailbox;
+  if (!c.enabled) return null;
+  try {
+    const mailbox = await startReportMailbox(services.awareness.tracking, {
+      host: c.host,
+      port: c.port,
+      maxBytes: c.maxBytes,
+      recipients: c.recipients.map((r) => r.toLowerCase()),
+      onError: (err) => logger.warn({ err }, 'report mailbox error'),
+    });
+    logger.info({ port: mailbox.port }, 'report mailbox listening');
+    return mailbox;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new VigilError(
+      'CONFLICT',
+      code === 'EADDRINUSE'
+        ? `the report mailbox port ${c.port} is in use: change awareness.reportMailbox.port (VIGIL_AWARENESS_REPORT_MAILBOX_PORT)`
+        : `the report mailbox could not start: ${(err as Error).message}`,
+    );
+  }
+}
+
 export async function startServer(
   config: Readonly<VigilConfig>,
   logger: Logger,
@@ -42,12 +73,16 @@ export async function startServer(
   const services = await createServices(config, logger, options);
   let closing = false;
   let app: FastifyInstance;
+  let listening = false;
+  let mailbox: ReportMailbox | null = null;
   try {
     // Consumers listen first, so the events of the first start (the first admin) are kept too.
     const consumers = await attachConsumers(services);
     app = await buildApp(services, { isClosing: () => closing });
     const address = await app.listen({ host: config.server.host, port: config.server.port });
+    listening = true;
     // Only once listening: a start that fails (a busy port) must not create an admin nobody sees.
+    mailbox = await startMailbox(config, services, logger);
     const firstAdmin = await services.identity.users.ensureFirstAdmin();
     const stopJobs = scheduleJobs(services);
 
@@ -62,6 +97,7 @@ export async function startServer(
         }, config.server.shutdownGraceMs + 5_000);
         timer.unref();
         await app.close();
+        await mailbox?.close();
         for (const c of consumers) await c.close();
         await services.close();
         clearTimeout(timer);
@@ -79,6 +115,8 @@ export async function startServer(
     }
     return { app, services, url: address, firstAdmin, close };
   } catch (err) {
+    if (mailbox) await mailbox.close().catch(() => {});
+    if (listening) await app!.close().catch(() => {});
     await services.close().catch(() => {});
     throw err;
   }

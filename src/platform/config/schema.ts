@@ -291,6 +291,32 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    awareness: z
+      .object({
+        /**
+         * The report mailbox: an inbound SMTP endpoint that the hospital's mail relay forwards the
+         * "report phishing" address to; a forwarded simulation counts as reported. Off by default.
+         */
+        reportMailbox: z
+          .object({
+            enabled: z.boolean().default(false),
+            host: z.string().min(1).default('127.0.0.1'),
+            port: z.number().int().min(0).max(65_535).default(2525),
+            /** Largest forwarded message accepted, in bytes. */
+            maxBytes: z
+              .number()
+              .int()
+              .min(1024)
+              .max(50 * 1024 * 1024)
+              .default(10 * 1024 * 1024),
+            /** Recipient addresses accepted; empty accepts any (the relay decides). */
+            recipients: z.array(z.string().min(3).max(254)).max(50).default([]),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     vault: z
       .object({
         /**

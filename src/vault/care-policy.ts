@@ -5,7 +5,7 @@
  * 1. Roles first (`roleDecision`): only clinicians reach clinical data; privacy officers read
  *    the audit trail; admins nothing (separation of duties).
  * 2. Shared resources (Practitioner, Organization, Location, …) are open to clinicians, and a
- *    clinician may register a new Patient (a new record holds nobody's data yet).
+ *    clinician may register a new Patient while nothing is stored under that patient id yet.
  * 3. A clinician reaches a patient's records when they care for the patient — a participant of
  *    an Encounter of the patient that is open or within the window (default 30 days), or a member
  *    of an active CareTeam (care-rules.ts) — and no active Consent of the patient denies them,
@@ -108,7 +108,8 @@ export class CarePolicy implements AccessPolicy {
     const byRole = roleDecision(q);
     if (byRole) return byRole;
     if (q.patientId === null) return ALLOW;
-    if (q.resourceType === 'Patient' && q.action === 'create') return ALLOW;
+    if (q.resourceType === 'Patient' && q.action === 'create' && !(await this.#hasRecords(q.patientId, db)))
+      return ALLOW;
     const care = await this.#careOf(q.principal.id, db);
     const cares = care.patients.has(q.patientId);
     if (cares && !(await this.#denied(q.patientId, care.actor ?? NO_ONE, db))) return ALLOW;
@@ -144,6 +145,24 @@ export class CarePolicy implements AccessPolicy {
   changed(resourceTypes: ReadonlySet<string>): void {
     if ([...resourceTypes].some((t) => RELATIONSHIP_TYPES.has(t))) this.#care.clear();
     if (resourceTypes.has('Consent') || resourceTypes.has('PractitionerRole')) this.#consents.clear();
+  }
+
+  /**
+   * Whether anything is stored under this patient yet. Registering a patient is open to every
+   * clinician only while the record is empty: creating the Patient resource of someone whose
+   * results arrived first must not make the creator their "registering clinician".
+   */
+  async #hasRecords(patientId: string, db: Kysely<VaultTables>): Promise<boolean> {
+    const owner = `Patient/${patientId}`;
+    const row =
+      (await db
+        .selectFrom('vault_current')
+        .select('id')
+        .where('key_owner', '=', owner)
+        .limit(1)
+        .executeTakeFirst()) ??
+      (await db.selectFrom('vault_data_keys').select('owner').where('owner', '=', owner).executeTakeFirst());
+    return row !== undefined;
   }
 
   /** Forgets one user's cached care (their staff link changed). */

@@ -350,6 +350,22 @@ for (const engine of testDatabases()) {
       expect(created.patientId).toBe(created.id);
     });
 
+    it('creating the Patient record of someone whose results arrived first gives no access', async () => {
+      await v.vault.importBatch(OP, [observation('o-orphan', 'p-orphan')]);
+      await expect(
+        v.vault.update(unlinked, 'Patient', 'p-orphan', { resourceType: 'Patient', id: 'p-orphan' }),
+      ).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      await expect(v.vault.read(unlinked, 'Observation', 'o-orphan')).rejects.toMatchObject({
+        code: 'FORBIDDEN',
+      });
+      // A truly new id is still open to registration.
+      const fresh = await v.vault.update(unlinked, 'Patient', 'p-fresh', {
+        resourceType: 'Patient',
+        id: 'p-fresh',
+      });
+      expect(fresh.created).toBe(true);
+    });
+
     it('unlinking a user removes their care at once', async () => {
       expect((await v.vault.read(house, 'Patient', 'p-open')).id).toBe('p-open');
       expect(await v.vault.unlinkStaff(OP, house.id)).toBe(true);

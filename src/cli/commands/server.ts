@@ -32,9 +32,9 @@ async function run(config: Readonly<VigilConfig>, created: FirstAdmin = null): P
   const logger = createLogger({ level: config.log.level });
   const server = await startServer(config, logger, { handleSignals: true });
   const out = process.stdout;
-  out.write(`\nVigil is listening on ${server.url}\n`);
+  // One write, so a reader that sees the first line sees the rest of the banner with it.
   out.write(
-    `  data directory: ${config.dataDir}\n  database: ${server.services.database.description}; bus: ${server.services.bus.kind}\n`,
+    `\nVigil is listening on ${server.url}\n  data directory: ${config.dataDir}\n  database: ${server.services.database.description}; bus: ${server.services.bus.kind}\n`,
   );
   const firstAdmin = server.firstAdmin ?? created;
   if (firstAdmin) {

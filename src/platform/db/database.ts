@@ -19,6 +19,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { cachingStatements } from './sqlite-statements.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -89,7 +90,9 @@ function openSqlite(file: string): Database {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
-  const db = new Kysely<object>({ dialect: new ImmediateSqliteDialect({ database: native }) }) as AnyDb;
+  const db = new Kysely<object>({
+    dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }),
+  }) as AnyDb;
   return {
     db,
     flags: { dialect: 'sqlite', jsonType: 'text', bigintAsString: false, blobType: 'blob' },

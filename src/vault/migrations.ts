@@ -214,4 +214,11 @@ export const vaultMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    // `subject` is searched through the `patient` hashes now (search-values.ts): drop its copies.
+    id: 'vault-0006-subject-alias',
+    async up(db) {
+      await sql`delete from vault_search where param = 'subject'`.execute(db);
+    },
+  },
 ];

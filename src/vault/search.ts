@@ -171,7 +171,8 @@ function parse(type: string, params: ReadonlyArray<readonly [string, string]>): 
       continue;
     }
     out.lookups.push({
-      param: name,
+      // `subject` names the same Patient reference as `patient` here, indexed once (search-values.ts).
+      param: name === 'subject' && defs.patient ? 'patient' : name,
       values: value
         .split(',')
         .map((v) => v.trim())
@@ -284,7 +285,7 @@ export async function searchIn(
 ): Promise<SearchPage> {
   requireStoredType(type);
   const p = parse(type, params);
-  const patientParam = p.lookups.find((l) => l.param === 'patient' || l.param === 'subject');
+  const patientParam = p.lookups.find((l) => l.param === 'patient');
   const askedPatient =
     patientParam?.values.length === 1 ? patientParam.values[0]!.replace(/^Patient\//, '') : null;
   await authorize(ctx, trx, principal, { patientId: askedPatient, resourceType: type, action: 'search' }, [

@@ -7,6 +7,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { type Clock, VigilError } from '../core/index.js';
+import { compiledOnce } from '../platform/db/index.js';
 import type { BlindIndex, IndexEntry } from './blind-index.js';
 import { type DataKeyStore, keyOwner } from './data-keys.js';
 import type { FhirResource } from './fhir-types.js';
@@ -43,6 +44,20 @@ export interface WriteInput {
 
 // Rows per batched head/body read: far below every engine's parameter limit.
 const READ_CHUNK = 200;
+
+/** The current, non-deleted versions of a type with their sealed bodies; the caller adds the ids. */
+const currentQuery = (db: Kysely<VaultTables>, type: string) =>
+  db
+    .selectFrom('vault_current as c')
+    .innerJoin('vault_resources as r', (j) =>
+      j
+        .onRef('r.resource_type', '=', 'c.resource_type')
+        .onRef('r.id', '=', 'c.id')
+        .on('r.version_id', '=', sql<string>`cast(c.version_id as text)`),
+    )
+    .select(['c.id', 'c.version_id', 'c.key_owner', 'c.last_updated', 'r.body'])
+    .where('c.resource_type', '=', type)
+    .where('c.deleted', '=', 0);
 // Rows per multi-row insert: 7 parameters each, far below SQLite's 32,766 and PostgreSQL's 65,535.
 const INSERT_CHUNK = 200;
 
@@ -52,6 +67,10 @@ export class FhirRepository {
   readonly #index: BlindIndex;
   readonly #dataKeys: DataKeyStore;
   readonly #clock: Clock;
+  /** A read by id is the hottest query: compiled once per repository (so per database). */
+  readonly #currentOne = compiledOnce((db: Kysely<VaultTables>, slot) =>
+    currentQuery(db, slot('type')).where('c.id', '=', slot('id')),
+  );
 
   constructor(deps: {
     resources: SealedResourceStore;
@@ -115,19 +134,10 @@ export class FhirRepository {
     const byId = new Map<string, StoredVersion>();
     for (let i = 0; i < ids.length; i += READ_CHUNK) {
       const chunk = ids.slice(i, i + READ_CHUNK);
-      const rows = await db
-        .selectFrom('vault_current as c')
-        .innerJoin('vault_resources as r', (j) =>
-          j
-            .onRef('r.resource_type', '=', 'c.resource_type')
-            .onRef('r.id', '=', 'c.id')
-            .on('r.version_id', '=', sql<string>`cast(c.version_id as text)`),
-        )
-        .select(['c.id', 'c.version_id', 'c.key_owner', 'c.last_updated', 'r.body'])
-        .where('c.resource_type', '=', type)
-        .where('c.id', 'in', chunk)
-        .where('c.deleted', '=', 0)
-        .execute();
+      const rows =
+        chunk.length === 1
+          ? await this.#currentOne(db, { type, id: chunk[0] })
+          : await currentQuery(db, type).where('c.id', 'in', chunk).execute();
       for (const row of rows) {
         let key: Buffer;
         try {

@@ -1,3 +1,4 @@
+export { compiledOnce, type SlotValues } from './compiled-once.js';
 export {
   type AnyDb,
   type Database,

@@ -7,6 +7,7 @@
  * normalised events. Nothing here sends a packet.
  */
 export { CaptureReader, type ReadCaptureOptions, readCapture } from './capture-reader.js';
+export { type CaptureOutcome, type CaptureSource, fileSource } from './capture-source.js';
 export { type CaptureRecord, LinkType, type SkipCounts } from './capture-types.js';
 export {
   type ConversationFrame,
@@ -57,6 +58,7 @@ export { type IntellivueMessage, parseIntellivue } from './intellivue.js';
 export type { IpInfo } from './ip.js';
 export { makePatientIdHasher, type PatientIdHasher } from './keyed-hash.js';
 export type { LinkInfo } from './link.js';
+export { type ProcessEnd, type ProcessSourceOptions, processSource } from './process-source.js';
 export {
   type CloseReason,
   type Endpoint,
@@ -67,6 +69,14 @@ export {
   type TcpSegmentInput,
 } from './reassembly.js';
 export { Sensor, type SensorOptions, type SensorSummary } from './sensor.js';
+export {
+  findTcpdump,
+  type TcpdumpOptions,
+  type TcpdumpSource,
+  tcpdumpCounters,
+  tcpdumpError,
+  tcpdumpSource,
+} from './tcpdump.js';
 export {
   type ClientHello,
   isGrease,
@@ -81,10 +91,14 @@ export { type Ja4Parts, ja3, ja3String, ja3s, ja3sString, ja4, ja4Parts } from '
 export { parseWsDiscovery, type WsdEndpoint, type WsdMessage } from './ws-discovery.js';
 export { type CertificateNames, parseCertificateNames } from './x509.js';
 export {
+  type FollowNote,
+  type FollowOptions,
+  followZeek,
   logNameOf,
   newZeekStats,
   readZeekFile,
   readZeekStream,
+  ZEEK_FILE,
   ZEEK_LOGS,
   type ZeekReadStats,
   type ZeekRecord,

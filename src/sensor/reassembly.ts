@@ -77,6 +77,8 @@ export interface ReassemblyOptions {
   open(conn: TcpConnection, firstPayload: Buffer, dir: 0 | 1): StreamHandler | null;
   /** Called once when a connection ends, after its handler's `close`. */
   closed?(conn: TcpConnection, reason: CloseReason): void;
+  /** Called once when a connection starts being tracked. */
+  opened?(conn: TcpConnection): void;
 }
 
 /** The packet fields the reassembler needs. */
@@ -171,6 +173,7 @@ export class TcpReassembler {
       if (s.vlans) conn.vlans = s.vlans;
       this.conns.set(key, conn);
       this.connections++;
+      this.options.opened?.(conn);
       while (this.conns.size > this.maxConns) this.evictOldest();
     }
     const dir: 0 | 1 = conn.client.ip === s.srcIp && conn.client.port === s.srcPort ? 0 : 1;

@@ -65,6 +65,11 @@ export interface SensorSummary {
   fileBytes: number;
   /** TCP connections and UDP flows seen. */
   connections: number;
+  /**
+   * Hosts taking part in those connections: distinct unicast addresses (a multicast or broadcast
+   * destination is not a host). Counting stops at 262,144 to keep memory bounded.
+   */
+  devices: number;
   /** Skipped input by reason (corrupt records, cut packets, bogus protocol lengths). */
   skipped: SkipCounts;
   /** Why reading stopped before the end, if it did. */
@@ -110,6 +115,15 @@ function vlanData(vlans: number[] | undefined): EventData {
 
 const DNS_PORTS: Record<number, string> = { 53: 'dns', 5353: 'mdns', 5355: 'llmnr' };
 
+const MAX_HOSTS = 262_144;
+
+/** IPv4 multicast (224/4), limited broadcast, the unspecified address and IPv6 multicast (ff00::/8). */
+function isGroupAddress(ip: string): boolean {
+  if (ip.includes(':')) return ip.startsWith('ff') || ip === '::';
+  const first = Number.parseInt(ip, 10);
+  return (first >= 224 && first <= 239) || ip === '255.255.255.255' || ip === '0.0.0.0';
+}
+
 /** The sensor: feed it capture records (or a whole stream), read its events and summary. */
 export class Sensor {
   private readonly hash: PatientIdHasher;
@@ -139,6 +153,7 @@ export class Sensor {
     intellivueMessages: 0,
   };
   private finished = false;
+  private readonly hosts = new Set<string>();
 
   constructor(private readonly options: SensorOptions) {
     this.hash = makePatientIdHasher(options.patientIdKey);
@@ -153,7 +168,17 @@ export class Sensor {
       idleTimeoutMs: options.idleTimeoutMs,
       open: (conn, first) => this.openApp(conn, first),
       closed: (conn, reason) => this.tcpClosed(conn, reason),
+      opened: (conn) => {
+        this.noteHost(conn.client.ip);
+        this.noteHost(conn.server.ip);
+      },
     });
+  }
+
+  /** Counts a host of a connection once (bounded; group addresses are not hosts). */
+  private noteHost(ip: string): void {
+    if (this.hosts.size >= MAX_HOSTS || this.hosts.has(ip) || isGroupAddress(ip)) return;
+    this.hosts.add(ip);
   }
 
   /** Reads a whole pcap/pcapng stream, then finishes and returns the summary. */
@@ -227,6 +252,7 @@ export class Sensor {
       bytes: this.counts.bytes,
       fileBytes: this.reader.bytesRead,
       connections: this.tcp.connections + this.counts.udpFlows,
+      devices: this.hosts.size,
       skipped,
       stopped: this.reader.stopped,
       nonIp: this.counts.nonIp,
@@ -577,6 +603,8 @@ export class Sensor {
       if (pkt.vlans) f.vlans = pkt.vlans;
       this.udp.set(key, f);
       this.counts.udpFlows++;
+      this.noteHost(f.src);
+      this.noteHost(f.dst);
       if (this.udp.size > this.maxUdp) {
         const oldest = this.udp.values().next();
         if (!oldest.done) this.udpClosed(oldest.value, 'evicted');

@@ -1,4 +1,5 @@
 export { ZEEK_LOGS, zeekEvent } from './events.js';
+export { type FollowNote, type FollowOptions, followZeek, ZEEK_FILE } from './follow.js';
 export { parseZeekJsonLine } from './json.js';
 export {
   logNameOf,
@@ -6,6 +7,7 @@ export {
   newZeekStats,
   readZeekFile,
   readZeekStream,
+  ZeekLineReader,
   type ZeekReadStats,
 } from './read.js';
 export { ZeekTsvParser } from './tsv.js';

@@ -61,3 +61,68 @@ export async function* boundedLines(
     yield Buffer.concat(pending).toString('utf8');
   }
 }
+
+/**
+ * The same bounded splitting, pushed to rather than pulled from: for files that grow while they
+ * are read (`--follow`). A partial last line waits for its newline; `reset()` drops it (the file
+ * was truncated or replaced) and says whether there was one.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private skipping = false;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    readonly stats: LineStats = { lines: 0, tooLong: 0 },
+  ) {}
+
+  /** Splits `chunk`, calling `onLine` for every whole line (CR of CRLF removed). */
+  push(chunk: Buffer, onLine: (line: string) => void): void {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      const piece = chunk.subarray(start, nl);
+      start = nl + 1;
+      if (this.skipping) {
+        this.skipping = false;
+        this.clear();
+        continue;
+      }
+      if (this.pendingBytes + piece.length > this.maxLineBytes) {
+        this.stats.tooLong++;
+        this.clear();
+        continue;
+      }
+      const line = this.pendingBytes
+        ? Buffer.concat([...this.pending, piece]).toString('utf8')
+        : piece.toString('utf8');
+      this.clear();
+      this.stats.lines++;
+      onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+    if (start < chunk.length && !this.skipping) {
+      const rest = chunk.subarray(start);
+      if (this.pendingBytes + rest.length > this.maxLineBytes) {
+        this.stats.tooLong++;
+        this.skipping = true;
+        this.clear();
+      } else {
+        this.pending.push(Buffer.from(rest));
+        this.pendingBytes += rest.length;
+      }
+    }
+  }
+
+  /** Drops a partial line; true when there was one. */
+  reset(): boolean {
+    const had = this.pendingBytes > 0;
+    this.clear();
+    this.skipping = false;
+    return had;
+  }
+
+  private clear(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}

@@ -56,47 +56,85 @@ async function decoded(stream: Readable): Promise<Readable> {
   return stream.pipe(gunzip);
 }
 
+/**
+ * One Zeek log's lines in, events out: tells TSV from JSON by the first line, keeps the TSV
+ * header state, counts records and skipped lines in `stats`. Used for whole files and, line by
+ * line, for files followed as they grow. After `not-a-zeek-log` it takes no more lines.
+ */
+export class ZeekLineReader {
+  private tsv: ZeekTsvParser;
+  private format: ZeekReadStats['format'] = 'unknown';
+  /** True once the input turned out not to be a Zeek log. */
+  stopped = false;
+
+  constructor(
+    private readonly defaultLog: string,
+    readonly stats: ZeekReadStats,
+  ) {
+    this.tsv = new ZeekTsvParser(defaultLog);
+  }
+
+  /** Counts a skipped line or record under `reason`. */
+  skip(reason: string, n = 1): void {
+    this.stats.skipped[reason] = (this.stats.skipped[reason] ?? 0) + n;
+  }
+
+  /** Starts over (the file was truncated or replaced): the format and TSV headers come again. */
+  restart(): void {
+    this.tsv = new ZeekTsvParser(this.defaultLog);
+    this.format = 'unknown';
+    this.stopped = false;
+  }
+
+  /** One line; the event it makes, or null (a header, a skipped line). */
+  line(line: string): VigilEvent | null {
+    if (this.stopped) return null;
+    const stats = this.stats;
+    if (this.format === 'unknown') {
+      const c = line.trimStart()[0];
+      if (c === '#') this.format = 'tsv';
+      else if (c === '{') this.format = 'json';
+      else if (c === undefined) return null;
+      else {
+        this.skip('not-a-zeek-log');
+        this.stopped = true;
+        return null;
+      }
+      stats.format = this.format;
+    }
+    const parsed = this.format === 'tsv' ? this.tsv.line(line) : parseZeekJsonLine(line, this.defaultLog);
+    if (parsed.kind === 'skip') {
+      if (parsed.reason !== 'empty-line') this.skip(parsed.reason);
+      return null;
+    }
+    if (parsed.kind !== 'record') return null;
+    const path = parsed.path || this.defaultLog || 'unknown';
+    stats.records++;
+    stats.byLog[path] = (stats.byLog[path] ?? 0) + 1;
+    if (!isKnownZeekLog(path)) stats.other++;
+    return zeekEvent(path, parsed.record);
+  }
+}
+
 export async function* readZeekStream(
   stream: Readable,
   defaultLog: string,
   stats: ZeekReadStats,
 ): AsyncGenerator<VigilEvent> {
   const lineStats: LineStats = { lines: 0, tooLong: 0 };
-  const tsv = new ZeekTsvParser(defaultLog);
-  const count = (reason: string) => {
-    stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
-  };
+  const reader = new ZeekLineReader(defaultLog, stats);
   try {
     for await (const line of boundedLines(await decoded(stream), MAX_ZEEK_LINE_BYTES, lineStats)) {
-      if (stats.format === 'unknown') {
-        const c = line.trimStart()[0];
-        if (c === '#') stats.format = 'tsv';
-        else if (c === '{') stats.format = 'json';
-        else if (c === undefined) continue;
-        else {
-          count('not-a-zeek-log');
-          return;
-        }
-      }
-      const parsed = stats.format === 'tsv' ? tsv.line(line) : parseZeekJsonLine(line, defaultLog);
-      if (parsed.kind === 'skip') {
-        if (parsed.reason !== 'empty-line') count(parsed.reason);
-        continue;
-      }
-      if (parsed.kind !== 'record') continue;
-      const path = parsed.path || defaultLog || 'unknown';
-      stats.records++;
-      stats.byLog[path] = (stats.byLog[path] ?? 0) + 1;
-      if (!isKnownZeekLog(path)) stats.other++;
-      yield zeekEvent(path, parsed.record);
+      const event = reader.line(line);
+      if (event) yield event;
+      else if (reader.stopped) return;
     }
   } catch (err) {
-    count(
+    reader.skip(
       /incorrect header|invalid|unexpected end/i.test((err as Error).message) ? 'corrupt-gzip' : 'read-error',
     );
   } finally {
-    if (lineStats.tooLong)
-      stats.skipped['line-too-long'] = (stats.skipped['line-too-long'] ?? 0) + lineStats.tooLong;
+    if (lineStats.tooLong) reader.skip('line-too-long', lineStats.tooLong);
   }
 }
 

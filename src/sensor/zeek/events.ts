@@ -4,8 +4,8 @@
  * the connection 4-tuple in `net`, and the record's own fields (Zeek's names, so Sigma rules for
  * `product: zeek` apply unchanged) in `data`.
  */
-import { createHash } from 'node:crypto';
-import { makeEvent, type VigilEvent } from '../../core/index.js';
+import { hash } from 'node:crypto';
+import { EVENT_VERSION, type VigilEvent } from '../../core/index.js';
 import type { ZeekRecord } from './values.js';
 
 /** The logs the sensor understands; others are still turned into events and counted as `other`. */
@@ -34,28 +34,50 @@ export function isKnownZeekLog(path: string): boolean {
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 
+/** `zeek.<log>` for each log name seen (a handful per file: computed once). */
+const kinds = new Map<string, string>();
+function kindOf(path: string): string {
+  let kind = kinds.get(path);
+  if (kind === undefined) {
+    kind = `zeek.${path.replace(/[^a-z0-9_-]/gi, '_').toLowerCase() || 'unknown'}`;
+    if (kinds.size < 1024) kinds.set(path, kind);
+  }
+  return kind;
+}
+
+/** Zeek's microsecond ISO time (values.ts) as an event time: milliseconds, as `Date` prints it. */
+const ZEEK_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const eventTime = (ts: string | undefined): string =>
+  ts === undefined
+    ? new Date(0).toISOString()
+    : ZEEK_ISO.test(ts)
+      ? `${ts.slice(0, 23)}Z`
+      : new Date(ts).toISOString();
+
+/**
+ * The event of one record. The id is a digest of the log name and the record (so reading the same
+ * log twice, or its TSV and JSON forms, gives the same ids and the bus drops the repeats). The
+ * record becomes `data` as it is: the parsers build a fresh object per line.
+ */
 export function zeekEvent(path: string, record: ZeekRecord): VigilEvent {
-  const ts = str(record.ts);
-  const time = ts ?? new Date(0).toISOString();
-  // A stable id: the same record read twice (or from TSV and from JSON) is the same event.
-  const id = createHash('sha256')
-    .update(path)
-    .update('\0')
-    .update(JSON.stringify(record))
-    .digest('hex')
-    .slice(0, 32);
+  const id = hash('sha256', `${path}\0${JSON.stringify(record)}`, 'hex').slice(0, 32);
   const srcIp = str(record['id.orig_h']);
   const dstIp = str(record['id.resp_h']);
-  const net =
-    srcIp || dstIp
-      ? {
-          srcIp,
-          srcPort: num(record['id.orig_p']),
-          dstIp,
-          dstPort: num(record['id.resp_p']),
-          proto: str(record.proto),
-        }
-      : undefined;
-  const kind = `zeek.${path.replace(/[^a-z0-9_-]/gi, '_').toLowerCase() || 'unknown'}`;
-  return makeEvent({ id, time, kind, source: 'zeek', ...(net ? { net } : {}), data: { ...record } });
+  const event: VigilEvent = {
+    v: EVENT_VERSION,
+    id,
+    time: eventTime(str(record.ts)),
+    kind: kindOf(path),
+    source: 'zeek',
+  };
+  if (srcIp || dstIp)
+    event.net = {
+      srcIp,
+      srcPort: num(record['id.orig_p']),
+      dstIp,
+      dstPort: num(record['id.resp_p']),
+      proto: str(record.proto),
+    };
+  event.data = record;
+  return event;
 }

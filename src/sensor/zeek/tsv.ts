@@ -11,6 +11,9 @@ export type TsvLine =
   | { kind: 'header' }
   | { kind: 'skip'; reason: string };
 
+const CONTAINER = /^(?:set|vector)\[(.+)\]$/;
+const STRING_COLUMN = { type: 'string', container: false };
+
 export class ZeekTsvParser {
   #separator = '\t';
   #setSeparator = ',';
@@ -19,6 +22,8 @@ export class ZeekTsvParser {
   #path = '';
   #fields: string[] = [];
   #types: string[] = [];
+  /** Per column, from `#types`: the element type and whether the value is a set or vector. */
+  #columns: Array<{ type: string; container: boolean }> = [];
 
   constructor(defaultPath = '') {
     this.#path = defaultPath;
@@ -38,7 +43,7 @@ export class ZeekTsvParser {
     for (let i = 0; i < cells.length; i++) {
       const cell = cells[i]!;
       if (cell === this.#unset) continue;
-      const value = this.#value(cell, this.#types[i] ?? 'string');
+      const value = this.#value(cell, this.#columns[i] ?? STRING_COLUMN);
       if (value === undefined) return { kind: 'skip', reason: `bad-${this.#types[i] ?? 'value'}` };
       record[this.#fields[i]!] = value;
     }
@@ -71,26 +76,29 @@ export class ZeekTsvParser {
         break;
       case 'types':
         this.#types = rest.split(this.#separator);
+        this.#columns = this.#types.map((type) => {
+          const container = CONTAINER.exec(type);
+          return container ? { type: container[1]!, container: true } : { type, container: false };
+        });
         break;
     }
     return { kind: 'header' };
   }
 
-  #value(cell: string, type: string): ZeekValue | undefined {
-    const container = /^(?:set|vector)\[(.+)\]$/.exec(type);
-    if (container) {
+  #value(cell: string, column: { type: string; container: boolean }): ZeekValue | undefined {
+    if (column.container) {
       if (cell === this.#empty) return [];
       const out: ZeekValue[] = [];
       for (const part of cell.split(this.#setSeparator)) {
         if (part === '') continue; // as the JSON reader does (see json.ts)
-        const v = this.#scalar(part, container[1]!);
+        const v = this.#scalar(part, column.type);
         if (v === undefined) return undefined;
         out.push(v);
       }
       return out;
     }
-    if (cell === this.#empty && type === 'string') return '';
-    return this.#scalar(cell, type);
+    if (cell === this.#empty && column.type === 'string') return '';
+    return this.#scalar(cell, column.type);
   }
 
   #scalar(cell: string, type: string): ZeekValue | undefined {

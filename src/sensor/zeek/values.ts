@@ -9,7 +9,19 @@ export type ZeekValue = string | number | boolean | ZeekValue[];
 export type ZeekRecord = Record<string, ZeekValue>;
 
 /** Epoch seconds with a fraction ("1521911720.865716") → "2018-03-24T17:15:20.865716Z". */
+/** The last whole second converted: consecutive records mostly share it. */
+let lastSeconds = '';
+let lastPrefix = '';
+
 export function epochToIso(text: string): string | undefined {
+  const dot = text.indexOf('.');
+  if (dot > 0 && dot < text.length - 1 && text.length - dot <= 10 && lastSeconds !== '') {
+    // Fast path: same second as the previous record, digits only after the dot.
+    if (text.startsWith(lastSeconds) && dot === lastSeconds.length) {
+      const frac = text.slice(dot + 1);
+      if (/^\d+$/.test(frac)) return `${lastPrefix}.${frac.padEnd(6, '0').slice(0, 6)}Z`;
+    }
+  }
   const m = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(text);
   if (!m) {
     // Zeek prints far-off times in exponent form (2.385616957e+09).
@@ -20,7 +32,10 @@ export function epochToIso(text: string): string | undefined {
   const d = new Date(seconds * 1000);
   if (Number.isNaN(d.getTime())) return undefined;
   const frac = (m[2] ?? '').padEnd(6, '0').slice(0, 6);
-  return `${d.toISOString().slice(0, 19)}.${frac}Z`;
+  const prefix = d.toISOString().slice(0, 19);
+  lastSeconds = m[1]!;
+  lastPrefix = prefix;
+  return `${prefix}.${frac}Z`;
 }
 
 /** Rounds a fractional number to microseconds; integers stay as they are. */

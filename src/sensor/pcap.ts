@@ -96,8 +96,11 @@ export class PcapParser implements FormatParser {
     }
   }
 
+  /** A header field (the caller has checked the bytes are there): plain byte reads, no range checks. */
   private u32(buf: Buffer, off: number): number {
-    return this.le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+    return this.le
+      ? (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0
+      : ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
   }
 
   private plausible(buf: Buffer, off: number): boolean {

@@ -13,7 +13,10 @@
  * - over NATS JetStream (VIGIL_BENCH_NATS_URL, else VIGIL_TEST_NATS_URL, else
  *   nats://127.0.0.1:4222), with 1 and then 2 worker processes sharing one durable consumer as
  *   `vigil worker` processes do (pull, validate each event, detect, acknowledge), on a stream of
- *   its own that is deleted afterwards. Skipped, with the reason, when NATS cannot be reached.
+ *   its own that is deleted afterwards, then with 3; and, when PostgreSQL is given
+ *   (VIGIL_BENCH_POSTGRES_URL, else VIGIL_TEST_POSTGRES_URL), with 1 and 3 workers keeping
+ *   correlation state in the database as `vigil worker` does over NATS
+ *   (detect/pipeline/shared-correlation.ts). Skipped, with the reason, when NATS cannot be reached.
  *
  * The events are realistic Vigil events built here: sensor flows among a hospital's devices
  * (some to the Internet), DICOM and HL7 traffic, vault reads, sign-ins and MFA, gateway
@@ -33,6 +36,7 @@ import { connect } from '@nats-io/transport-node';
 import { makeEvent, type VigilEvent } from '../src/core/index.js';
 import {
   type AlertStore,
+  correlationMigrations,
   Detector,
   DeviceEnricher,
   type EventLogSource,
@@ -42,7 +46,9 @@ import {
   StaticDirectory,
 } from '../src/detect/index.js';
 import { type Bus, NatsBus } from '../src/platform/bus/index.js';
+import { type AnyDb, openDatabase, runMigrations } from '../src/platform/db/index.js';
 import { silentLogger } from '../src/platform/log/index.js';
+import { freshPostgresSchema } from '../test/support/vigil-process.js';
 import { type Benchmark, figure } from './figure.js';
 
 const SIGMAHQ = join(import.meta.dirname, '../../shared/data/sigma/rules');
@@ -50,6 +56,8 @@ const EVENTS = Number(process.env.BENCH_DETECT_EVENTS ?? 200_000);
 const NATS_EVENTS = Number(process.env.BENCH_DETECT_NATS_EVENTS ?? 60_000);
 const NATS_URL =
   process.env.VIGIL_BENCH_NATS_URL ?? process.env.VIGIL_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
+/** PostgreSQL for the runs with correlation state shared in the database (as `vigil worker` keeps it). */
+const POSTGRES_URL = process.env.VIGIL_BENCH_POSTGRES_URL ?? process.env.VIGIL_TEST_POSTGRES_URL;
 /** Events handed to the detector at once (the bus's batch). */
 const BATCH = 512;
 const T0 = Date.parse('2026-06-02T08:00:00.000Z');
@@ -283,12 +291,13 @@ export function hospitalEvents(count: number, seed = 1): VigilEvent[] {
 /** A store that records nothing: the benchmark measures detection, not the database. */
 const noStore = { record: async () => [] } as unknown as AlertStore;
 
-function newDetector(sources: string[]): Detector {
+function newDetector(sources: string[], correlationDb?: AnyDb): Detector {
   return new Detector(sources, {
     alerts: noStore,
     bus: {} as Bus,
     clock: { now: () => new Date(T0) },
     enricher: new DeviceEnricher(hospital().directory),
+    correlationDb,
   });
 }
 
@@ -462,9 +471,11 @@ async function natsFigures(log: (line: string) => void) {
     return [];
   }
   const env = { BENCH_NATS_URL: NATS_URL, BENCH_NATS_STREAM: stream, BENCH_NATS_PREFIX: prefix };
+  let schema: Awaited<ReturnType<typeof freshPostgresSchema>> | undefined;
   try {
-    // The two groups' durable consumers exist before the events: each sees all of them.
-    for (const group of ['detect1', 'detect2'])
+    // Each group's durable consumer exists before the events: each sees all of them.
+    const groups = ['detect1', 'detect2', 'detect3', ...(POSTGRES_URL ? ['shared1', 'shared3'] : [])];
+    for (const group of groups)
       await (await bus.subscribe({ group, subjects: ['vigil.>'], handler: async () => {} })).close();
     const events = hospitalEvents(NATS_EVENTS, 7);
     const t = performance.now();
@@ -474,11 +485,38 @@ async function natsFigures(log: (line: string) => void) {
     );
     const one = await natsRun(1, 'detect1', env, events.length, log);
     const two = await natsRun(2, 'detect2', env, events.length, log);
-    return [
+    const three = await natsRun(3, 'detect3', env, events.length, log);
+    const figures = [
       figure('detect.nats_1_worker', 'events/s', one),
       figure('detect.nats_2_workers', 'events/s', two, '1 worker', one),
+      figure('detect.nats_3_workers', 'events/s', three, '1 worker', one),
     ];
+    if (!POSTGRES_URL) {
+      log('shared correlation runs skipped: set VIGIL_BENCH_POSTGRES_URL or VIGIL_TEST_POSTGRES_URL');
+      return figures;
+    }
+    // As `vigil worker` runs: correlation state in PostgreSQL, shared by the workers (one schema each run).
+    const shared: number[] = [];
+    for (const [n, group] of [
+      [1, 'shared1'],
+      [3, 'shared3'],
+    ] as const) {
+      schema = await freshPostgresSchema(POSTGRES_URL, 'vigil_bench');
+      const db = await openDatabase({ url: schema.url, poolSize: 2 });
+      await runMigrations(db, correlationMigrations);
+      await db.close();
+      log(`correlation state in PostgreSQL (schema ${schema.schema}):`);
+      shared.push(await natsRun(n, group, { ...env, BENCH_NATS_DB: schema.url }, events.length, log));
+      await schema.drop();
+      schema = undefined;
+    }
+    figures.push(
+      figure('detect.nats_shared_1_worker', 'events/s', shared[0]!, 'in-memory correlation', one),
+      figure('detect.nats_shared_3_workers', 'events/s', shared[1]!, '1 worker', shared[0]!),
+    );
+    return figures;
   } finally {
+    await schema?.drop().catch(() => undefined);
     await bus.close();
     const nc = await connect({ servers: NATS_URL.split(',') }).catch(() => undefined);
     if (nc) {
@@ -492,7 +530,10 @@ async function natsFigures(log: (line: string) => void) {
 
 /** A `vigil worker`-style consumer of the benchmark's stream: detect, acknowledge, report counts. */
 async function natsWorker(): Promise<void> {
-  const detector = newDetector([HOSPITAL_RULE_PACK]);
+  const db = process.env.BENCH_NATS_DB
+    ? await openDatabase({ url: process.env.BENCH_NATS_DB, poolSize: 2 })
+    : undefined;
+  const detector = newDetector([HOSPITAL_RULE_PACK], db?.db);
   const bus = await NatsBus.connect({
     url: process.env.BENCH_NATS_URL!,
     stream: process.env.BENCH_NATS_STREAM!,
@@ -516,7 +557,8 @@ async function natsWorker(): Promise<void> {
           subjects: ['vigil.>'],
           batchSize: BATCH,
           handler: async (events) => {
-            detector.detect(events);
+            if (db) await detector.handle(events);
+            else detector.detect(events);
             count += events.length;
           },
         })
@@ -527,6 +569,7 @@ async function natsWorker(): Promise<void> {
       void (async () => {
         await sub?.close();
         await bus.close();
+        await db?.close();
         process.exit(0);
       })();
   });
@@ -542,7 +585,7 @@ function describe(m: { rate: Rate; parse: Rate }): string {
 
 export const detectBenchmark: Benchmark = {
   name: 'detect',
-  description: `detection on one core (${EVENTS} events: hospital pack; pack + SigmaHQ) vs JSON.parse; 1 and 2 workers over NATS`,
+  description: `detection on one core (${EVENTS} events: hospital pack; pack + SigmaHQ) vs JSON.parse; 1, 2 and 3 workers over NATS (and with correlation shared in PostgreSQL)`,
   async run(log) {
     const [l1, l5, l15] = loadavg();
     log(

@@ -1,8 +1,8 @@
 /**
  * The detection domain's public face: the Sigma engine (rules parsed, validated and compiled once
  * into closures with necessary conditions; a RuleSet indexed by log source with a multi-pattern
- * prefilter; correlation over a time-ordered stream; the evtx-to-JSON mapping of Windows event
- * logs as SigmaHQ tooling does it), the bus pipeline (Vigil/Zeek log sources, the Detector) and
+ * prefilter; correlation over a time-ordered stream, or over a store shared by distributed
+ * workers; the evtx-to-JSON mapping of Windows event logs as SigmaHQ tooling does it), the bus pipeline (Vigil/Zeek log sources, the Detector) and
  * alerts (deduplicated, with evidence, status, assignee and notes), cases that group them, and
  * their outputs (signed webhooks, syslog RFC 5424 + CEF, email, OCSF export); device behaviour baselines (learning, anomalies, reset) and the inventory
  * enrichment of sensor events.
@@ -109,9 +109,27 @@ export {
 } from './outputs/webhook.js';
 export { Detector, type DetectorDeps, type EventEnricher, type RuleSource } from './pipeline/detector.js';
 export { isVigilEvent, type MappedEvent, mapEvent, VIGIL_CATEGORIES } from './pipeline/logsource.js';
+export {
+  type CorrelationMatch,
+  correlationMigrations,
+  type SharedCorrelationOptions,
+  SharedCorrelations,
+  type SharedFiring,
+} from './pipeline/shared-correlation.js';
 export { defaultRuleSources, HOSPITAL_RULE_PACK } from './pipeline/sources.js';
 export { type CompiledRule, compileRule } from './sigma/compile.js';
-export { type CorrelationAlert, Correlator, type CorrelatorOptions } from './sigma/correlation.js';
+export {
+  type CorrelationAlert,
+  type CorrelationInput,
+  Correlator,
+  type CorrelatorOptions,
+} from './sigma/correlation.js';
+export {
+  firingEntries,
+  sortEntries,
+  type WindowEntry,
+  type WindowFiring,
+} from './sigma/correlation-window.js';
 export { SigmaSyntaxError, SigmaUnsupportedError } from './sigma/errors.js';
 export {
   type EventLogSource,

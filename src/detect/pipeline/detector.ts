@@ -3,15 +3,19 @@
  * log source, runs the compiled rule set and the correlator, records alerts (idempotently, so a
  * redelivered batch raises nothing twice) and publishes each new one as a `detect.alert` event.
  * Rules referenced by a correlation without `generate: true` feed it but do not alert alone.
+ * Correlation state is in memory, or, when several detectors share the bus group (`vigil worker`
+ * over NATS), in the database shared by all of them (shared-correlation.ts).
  */
 import { type Clock, makeEvent, type VigilEvent } from '../../core/index.js';
 import type { Bus, Subscription } from '../../platform/bus/index.js';
+import type { AnyDb } from '../../platform/db/index.js';
 import type { Logger } from '../../platform/log/index.js';
 import type { AlertStore, NewAlert } from '../alerts/store.js';
-import { Correlator } from '../sigma/correlation.js';
+import { type CorrelationAlert, Correlator } from '../sigma/correlation.js';
 import { type LoadResult, loadRules, type RuleText, readRuleTexts } from '../sigma/load.js';
-import type { SigmaEvent } from '../sigma/types.js';
+import type { RuleMatch, SigmaEvent } from '../sigma/types.js';
 import { mapEvent } from './logsource.js';
+import { type CorrelationMatch, SharedCorrelations } from './shared-correlation.js';
 
 /**
  * Adds context to events before the rules see them (the device inventory's type and criticality
@@ -30,6 +34,11 @@ export interface DetectorDeps {
   clock: Clock;
   logger?: Logger;
   enricher?: EventEnricher;
+  /**
+   * Keep correlation state in this database, shared by every worker, instead of in memory: for
+   * detectors that share a bus group with others (NATS). See shared-correlation.ts.
+   */
+  correlationDb?: AnyDb;
 }
 
 /** Where its rules come from: directories, files or texts (all merged into one rule set). */
@@ -52,6 +61,10 @@ export class Detector {
   private readonly tags = new Map<string, string[]>();
   /** Ids of events already handled (bounded, oldest forgotten first). */
   private readonly seen = new Set<string>();
+  /** Ids of the detection rules some correlation references (only their matches are stored). */
+  private readonly correlated = new Set<string>();
+  /** Correlation over the shared store, when the detector is one of several workers. */
+  private readonly shared: SharedCorrelations | undefined;
 
   constructor(
     sources: readonly RuleSource[],
@@ -65,7 +78,10 @@ export class Detector {
     this.loaded = loadRules(texts);
     const names = new Map(this.loaded.rules.map((r) => [r.id, r.name] as const));
     this.correlator = new Correlator(this.loaded.correlations, names);
+    if (deps.correlationDb) this.shared = new SharedCorrelations(deps.correlationDb, this.correlator);
     for (const c of this.loaded.correlations) {
+      for (const ref of c.rules)
+        for (const r of this.loaded.rules) if (r.id === ref || r.name === ref) this.correlated.add(r.id);
       if (c.level) this.levels.set(c.id, c.level);
       this.tags.set(c.id, c.tags);
       if (c.generate) continue;
@@ -74,9 +90,37 @@ export class Detector {
     }
   }
 
-  /** Runs the rules on events (in time order) and returns the alerts they raise. */
+  /** Runs the rules on events (in time order) and returns the alerts they raise (in-memory correlation). */
   detect(events: readonly VigilEvent[]): NewAlert[] {
     const out: NewAlert[] = [];
+    this.scan(events, out, (m, event, e, t) => {
+      for (const a of this.correlator.process(m.ruleId, event, t))
+        out.push(this.correlationAlert(a, e.id, e));
+    });
+    return out;
+  }
+
+  /** As {@link detect}, with correlation over the shared store (distributed mode). */
+  private async detectShared(shared: SharedCorrelations, events: readonly VigilEvent[]): Promise<NewAlert[]> {
+    const out: NewAlert[] = [];
+    const matches: CorrelationMatch[] = [];
+    const byId = new Map<string, VigilEvent>();
+    this.scan(events, out, (m, event, e, t) => {
+      if (!this.correlated.has(m.ruleId)) return;
+      matches.push({ ruleId: m.ruleId, event, time: t, eventId: e.id });
+      byId.set(e.id, e);
+    });
+    for (const f of await shared.process(matches))
+      out.push(this.correlationAlert(f.alert, f.eventId, byId.get(f.eventId)));
+    return out;
+  }
+
+  /** Matches each new event in time order: single-rule alerts into `out`, every match to `onMatch`. */
+  private scan(
+    events: readonly VigilEvent[],
+    out: NewAlert[],
+    onMatch: (m: RuleMatch, event: SigmaEvent, e: VigilEvent, t: number) => void,
+  ): void {
     const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
     for (const e of sorted) {
       if (OWN_KINDS.has(e.kind) || WORKFLOW_KINDS.test(String(e.kind)) || this.seen.has(e.id)) continue;
@@ -95,26 +139,29 @@ export class Detector {
             tags: m.tags,
             evidence: [e],
           });
-        for (const a of this.correlator.process(m.ruleId, event, t))
-          out.push({
-            time: e.time,
-            ruleId: a.correlationId,
-            ruleTitle: a.title,
-            level: a.level ?? this.levels.get(a.correlationId) ?? 'medium',
-            eventIds: [e.id],
-            dedupKey: `${a.correlationId}|${JSON.stringify(a.group)}`,
-            tags: this.tags.get(a.correlationId) ?? [],
-            evidence: [e],
-          });
+        onMatch(m, event, e, t);
       }
     }
-    return out;
+  }
+
+  /** The alert of a correlation that fired on a match (its event, when this batch holds it, as evidence). */
+  private correlationAlert(a: CorrelationAlert, eventId: string, e: VigilEvent | undefined): NewAlert {
+    return {
+      time: e?.time ?? new Date(a.lastTime).toISOString(),
+      ruleId: a.correlationId,
+      ruleTitle: a.title,
+      level: a.level ?? this.levels.get(a.correlationId) ?? 'medium',
+      eventIds: [eventId],
+      dedupKey: `${a.correlationId}|${JSON.stringify(a.group)}`,
+      tags: this.tags.get(a.correlationId) ?? [],
+      evidence: e ? [e] : [{ correlation: a.correlationId, group: a.group, value: a.value, eventId }],
+    };
   }
 
   /** Detects on a batch, records the alerts and publishes the new ones. */
   async handle(events: readonly VigilEvent[]): Promise<void> {
     await this.deps.enricher?.prepare(events);
-    const found = this.detect(events);
+    const found = this.shared ? await this.detectShared(this.shared, events) : this.detect(events);
     const created = found.length ? await this.deps.alerts.record(found) : [];
     // Only once recorded: a batch that failed is redelivered and must be detected again.
     for (const e of events) this.seen.add(e.id);

@@ -66,7 +66,8 @@ interface Corr {
   groups: Map<string, Group>;
 }
 
-function holds(c: CountCondition, n: number): boolean {
+/** Does a count condition hold for `n`? */
+export function holds(c: CountCondition, n: number): boolean {
   if (c.gt !== undefined && !(n > c.gt)) return false;
   if (c.gte !== undefined && !(n >= c.gte)) return false;
   if (c.lt !== undefined && !(n < c.lt)) return false;
@@ -74,6 +75,19 @@ function holds(c: CountCondition, n: number): boolean {
   if (c.eq !== undefined && n !== c.eq) return false;
   if (c.neq !== undefined && n === c.neq) return false;
   return true;
+}
+
+/** One rule match as a correlation sees it: its group and the value of the correlation's field. */
+export interface CorrelationInput {
+  correlation: CorrelationRule;
+  /** Position of the matched rule in the correlation's `rules`. */
+  pos: number;
+  /** group-by field (or alias) → value. */
+  group: Record<string, string | null>;
+  /** The group as one string (JSON of the values in group-by order). */
+  key: string;
+  /** The `field` value: a string (value_count, value_percentile), a number (sums, averages) or null. */
+  value: string | number | null;
 }
 
 function scalar(v: unknown): string | null {
@@ -152,6 +166,20 @@ export class Correlator {
     return out;
   }
 
+  /**
+   * What a match of `ruleId` feeds, without changing any state: one input per correlation that
+   * references the rule (distributed mode keeps these in a shared store; see pipeline/).
+   */
+  inputsOf(ruleId: string, event: SigmaEvent): CorrelationInput[] {
+    const out: CorrelationInput[] = [];
+    for (const c of this.corrs) {
+      const pos = c.refs.get(ruleId);
+      if (pos === undefined) continue;
+      out.push({ correlation: c.rule, pos, ...this.extract(c, pos, event) });
+    }
+    return out;
+  }
+
   /** Close every window that ended before `time` (call periodically and at end of stream). */
   flush(time: number = Number.POSITIVE_INFINITY): CorrelationAlert[] {
     const out: CorrelationAlert[] = [];
@@ -168,6 +196,11 @@ export class Correlator {
     return out;
   }
 
+  /** A correlation rule by id. */
+  rule(id: string): CorrelationRule | undefined {
+    return this.corrs.find((c) => c.rule.id === id)?.rule;
+  }
+
   /** Number of groups held (for tests and metrics). */
   get size(): number {
     let n = 0;
@@ -181,10 +214,30 @@ export class Correlator {
     return field;
   }
 
+  private extract(
+    c: Corr,
+    pos: number,
+    event: SigmaEvent,
+  ): { group: Record<string, string | null>; key: string; value: string | number | null } {
+    const group: Record<string, string | null> = {};
+    for (const g of c.rule.groupBy) group[g] = scalar(resolveField(event, this.fieldFor(c, pos, g)).value);
+    const key = JSON.stringify(c.rule.groupBy.map((g) => group[g]));
+    let v: string | number | null = null;
+    if (c.rule.field !== undefined) {
+      const raw = resolveField(event, c.rule.field).value;
+      v =
+        c.rule.type === 'value_count' || c.rule.type === 'value_percentile'
+          ? scalar(raw)
+          : raw === null || raw === undefined
+            ? null
+            : Number(raw);
+      if (typeof v === 'number' && !Number.isFinite(v)) v = null;
+    }
+    return { group, key, value: v };
+  }
+
   private feed(c: Corr, pos: number, event: SigmaEvent, t: number): CorrelationAlert[] {
-    const values: Record<string, string | null> = {};
-    for (const g of c.rule.groupBy) values[g] = scalar(resolveField(event, this.fieldFor(c, pos, g)).value);
-    const key = JSON.stringify(c.rule.groupBy.map((g) => values[g]));
+    const { group: values, key, value: v } = this.extract(c, pos, event);
     const out: CorrelationAlert[] = [];
     let g = c.groups.get(key);
     const span = c.rule.timespanMs;
@@ -198,17 +251,6 @@ export class Correlator {
       g = { values, entries: [], chain: [], windowStart: t };
       if (c.groups.size >= this.maxGroups) c.groups.delete(c.groups.keys().next().value!);
       c.groups.set(key, g);
-    }
-    let v: string | number | null = null;
-    if (c.rule.field !== undefined) {
-      const raw = resolveField(event, c.rule.field).value;
-      v =
-        c.rule.type === 'value_count' || c.rule.type === 'value_percentile'
-          ? scalar(raw)
-          : raw === null || raw === undefined
-            ? null
-            : Number(raw);
-      if (typeof v === 'number' && !Number.isFinite(v)) v = null;
     }
     g.entries.push({ t, rule: c.rule.rules[pos]!, v });
     if (!c.upperBound) {

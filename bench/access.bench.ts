@@ -1,32 +1,51 @@
 /**
- * `access`: decisions per second and p50/p99 latency of `GET /access/check` for an established
- * gateway session (nginx auth_request headers, session from the in-process cache), with Vigil in
- * its own process and autocannon in this one. Run with VIGIL_ACCESS_BENCH_SERVER=1, this file is
- * that server: it prints `{url, cookie}` on stdout.
+ * `access`: the gateway's decision rate and its cost behind a real reverse proxy.
+ *
+ * 1. `GET /access/check` for an established gateway session (nginx auth_request headers, session
+ *    from the in-process cache), Vigil in its own process, autocannon in this one: decisions/s,
+ *    p50/p99, and decisions per CPU-second of the Vigil process (its own user+system time, so the
+ *    figure means "on one core" even on a busy machine).
+ * 2. Debian's nginx (`/usr/sbin/nginx`) with the shipped `examples/nginx/vigil-auth.conf` in a
+ *    temp prefix on free loopback ports, in front of a small upstream (its own process), beside a
+ *    server block of the same nginx that proxies to the same upstream without `auth_request`:
+ *    requests/s at full load, and p99 at a fixed 1,000 requests/s, each with the plain proxy as
+ *    the peer. Skipped (said so) when nginx is not installed.
+ *
+ * Run with VIGIL_ACCESS_BENCH_SERVER=1 this file is the Vigil server (prints `{url, cookie}`, then
+ * answers `cpu` on stdin with its CPU usage); with VIGIL_ACCESS_BENCH_UPSTREAM=1 the upstream.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { type Benchmark, figure } from './figure.js';
+import { type Benchmark, type Figure, figure } from './figure.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 16;
 const HOST = 'bench.hospital.test';
+const NGINX = '/usr/sbin/nginx';
+const EXAMPLE = fileURLToPath(new URL('../examples/nginx/vigil-auth.conf', import.meta.url));
+const FIXED_RATE = 1000;
 
 async function serve(): Promise<void> {
   const { validateConfig } = await import('../src/platform/config/index.js');
   const { silentLogger } = await import('../src/platform/log/index.js');
   const { startServer } = await import('../src/server/index.js');
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-access-'));
+  const nginxHost = process.env.VIGIL_ACCESS_BENCH_NGINX_HOST;
   const config = validateConfig({
     dataDir,
     server: { port: 0 },
     access: {
-      applications: [{ name: 'bench', host: HOST, pathPrefix: '/', roles: 'any' }],
+      applications: [
+        { name: 'bench', host: HOST, pathPrefix: '/', roles: 'any' },
+        ...(nginxHost ? [{ name: 'bench-nginx', host: nginxHost, pathPrefix: '/', roles: 'any' }] : []),
+      ],
       zones: { lan: ['127.0.0.0/8'] },
     },
   });
@@ -52,6 +71,41 @@ async function serve(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ url: server.url, cookie: `vigil_access=${step.token}; vigil_device=${device.value}` })}\n`,
   );
+  const creds = { sessionToken: step.token ?? undefined, deviceCookie: device.value };
+  const checkHeaders = {
+    'x-original-uri': '/chart/42',
+    'x-original-method': 'GET',
+    'x-forwarded-for': '127.0.0.1',
+    'x-forwarded-host': HOST,
+    'x-forwarded-proto': 'https',
+  };
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const inproc = /^inproc (\d+)$/.exec(line.trim());
+    if (inproc) {
+      // The decision path without HTTP: gateway.check in a loop, recording (store + bus) included.
+      void (async () => {
+        const n = Number(inproc[1]);
+        const c0 = process.cpuUsage();
+        const t0 = performance.now();
+        let allowed = 0;
+        for (let i = 0; i < n; i++) {
+          const out = await access.gateway.check(checkHeaders, '127.0.0.1', creds);
+          if (out.decision.decision === 'allow') allowed++;
+        }
+        await access.flush();
+        const c = process.cpuUsage(c0);
+        process.stdout.write(
+          `${JSON.stringify({ n, allowed, wallS: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6 })}\n`,
+        );
+      })();
+    }
+    if (line.trim() === 'cpu') process.stdout.write(`${JSON.stringify(process.cpuUsage())}\n`);
+    if (line.trim() === 'last')
+      void access
+        .flush()
+        .then(() => access.admin.decisions({ limit: 1 }))
+        .then(([d]) => process.stdout.write(`${JSON.stringify(d ?? null)}\n`));
+  });
   process.on('SIGTERM', () => {
     void server.close().then(() => {
       rmSync(dataDir, { recursive: true, force: true });
@@ -60,23 +114,260 @@ async function serve(): Promise<void> {
   });
 }
 
-function startServer(): Promise<{ child: ChildProcess; info: { url: string; cookie: string } }> {
+/** The protected application: a small JSON answer that shows the user nginx passed on. */
+function upstream(): void {
+  const server = createServer((req, res) => {
+    const body = JSON.stringify({ path: req.url, user: req.headers['x-vigil-user'] ?? null });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+interface Child<T> {
+  child: ChildProcess;
+  info: T;
+  lines: Interface;
+}
+
+function startChild<T>(role: string, env: Record<string, string> = {}): Promise<Child<T>> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, VIGIL_ACCESS_BENCH_SERVER: '1' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, [role]: '1', ...env },
   });
   return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', (line) => resolve({ child, info: JSON.parse(line) }));
-    child.once('exit', (code) => reject(new Error(`access bench server exited with ${code}`)));
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => resolve({ child, info: JSON.parse(line) as T, lines }));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
   });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** The last decision Vigil took (to say why a run was refused). */
+function lastDecision(vigil: Child<unknown>): Promise<string> {
+  return new Promise((resolve) => {
+    vigil.lines.once('line', resolve);
+    vigil.child.stdin!.write('last\n');
+  });
+}
+
+/** `n` decisions in the Vigil process without HTTP: wall and CPU seconds. */
+function inProcess(
+  vigil: Child<unknown>,
+  n: number,
+): Promise<{ n: number; allowed: number; wallS: number; cpuS: number }> {
+  return new Promise((resolve) => {
+    vigil.lines.once('line', (line) => resolve(JSON.parse(line)));
+    vigil.child.stdin!.write(`inproc ${n}\n`);
+  });
+}
+
+/** The Vigil process's CPU time so far, in seconds. */
+function cpuOf(vigil: Child<unknown>): Promise<number> {
+  return new Promise((resolve) => {
+    vigil.lines.once('line', (line) => {
+      const u = JSON.parse(line) as { user: number; system: number };
+      resolve((u.user + u.system) / 1e6);
+    });
+    vigil.child.stdin!.write('cpu\n');
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** The shipped example pointed at this run's ports, plus a server block without auth_request. */
+function nginxConfig(
+  dir: string,
+  ports: { auth: number; plain: number; vigil: number; upstream: number },
+): string {
+  const site = readFileSync(EXAMPLE, 'utf8')
+    .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${ports.vigil};`)
+    .replace('server 127.0.0.1:9000;', `server 127.0.0.1:${ports.upstream};`)
+    .replace(/listen 80;/, `listen 127.0.0.1:${ports.auth};`)
+    .replace('server_name ehr.hospital.org;', `server_name ${HOST};`);
+  if (site.includes('127.0.0.1:8080') || !site.includes(`127.0.0.1:${ports.auth}`))
+    throw new Error(`${EXAMPLE} changed: the benchmark cannot point it at its ports`);
+  return `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+${site}
+  # The peer: the same nginx and upstream, no auth_request.
+  server {
+    listen 127.0.0.1:${ports.plain};
+    server_name ${HOST};
+    location / {
+      proxy_set_header Host $http_host;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass http://protected_app;
+    }
+  }
+}
+`;
+}
+
+/** GET with the given headers (fetch() may not set Host); status and body. */
+function httpGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+async function waitFor(url: string, headers: Record<string, string>, nginx: ChildProcess): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      const res = await httpGet(url, headers);
+      if (res.status === 200) return res.body;
+      throw new Error(`HTTP ${res.status}`);
+    } catch (err) {
+      if (i > 100 || nginx.exitCode !== null)
+        throw new Error(`nginx is not answering: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function load(
+  url: string,
+  headers: Record<string, string>,
+  opts: { duration: number; rate?: number },
+): Promise<autocannon.Result> {
+  const r = await autocannon({
+    url,
+    headers,
+    connections: CONNECTIONS,
+    duration: opts.duration,
+    pipelining: 1,
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+  });
+  if (r.non2xx > 0 || r.errors > 0)
+    throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+  return r;
+}
+
+async function nginxFigures(
+  log: (line: string) => void,
+  vigil: Child<{ url: string; cookie: string }>,
+  nginxPort: number,
+) {
+  const { cookie } = vigil.info;
+  const vigilPort = Number(new URL(vigil.info.url).port);
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-nginx-'));
+  mkdirSync(path.join(dir, 'tmp'));
+  const up = await startChild<{ port: number }>('VIGIL_ACCESS_BENCH_UPSTREAM');
+  let nginx: ChildProcess | undefined;
+  try {
+    const plainPort = await freePort();
+    const conf = path.join(dir, 'nginx.conf');
+    writeFileSync(
+      conf,
+      nginxConfig(dir, { auth: nginxPort, plain: plainPort, vigil: vigilPort, upstream: up.info.port }),
+    );
+    nginx = spawn(NGINX, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const auth = {
+      url: `http://127.0.0.1:${nginxPort}/chart/42`,
+      headers: { host: `${HOST}:${nginxPort}`, cookie },
+    };
+    const plain = {
+      url: `http://127.0.0.1:${plainPort}/chart/42`,
+      headers: { host: `${HOST}:${plainPort}` },
+    };
+    const body = await waitFor(auth.url, auth.headers, nginx).catch(async (err: Error) => {
+      throw new Error(`${err.message}; Vigil's last decision: ${await lastDecision(vigil)}`);
+    });
+    const seen = JSON.parse(body) as { user: string | null };
+    if (seen.user !== 'bench.user')
+      throw new Error(`the upstream saw X-Vigil-User ${seen.user}, not bench.user`);
+    await waitFor(plain.url, plain.headers, nginx);
+    await load(auth.url, auth.headers, { duration: 2 }); // warm-up
+    const full = { auth: await load(auth.url, auth.headers, { duration: DURATION_S }) };
+    const fullPlain = await load(plain.url, plain.headers, { duration: DURATION_S });
+    const fixed = await load(auth.url, auth.headers, { duration: DURATION_S, rate: FIXED_RATE });
+    const fixedPlain = await load(plain.url, plain.headers, { duration: DURATION_S, rate: FIXED_RATE });
+    log(
+      `nginx + auth_request: ${full.auth.requests.average.toFixed(0)} req/s, p99 ${full.auth.latency.p99} ms; without: ${fullPlain.requests.average.toFixed(0)} req/s, p99 ${fullPlain.latency.p99} ms`,
+    );
+    log(
+      `at ${FIXED_RATE} req/s: p99 ${fixed.latency.p99} ms with auth_request, ${fixedPlain.latency.p99} ms without (added ${(fixed.latency.p99 - fixedPlain.latency.p99).toFixed(2)} ms)`,
+    );
+    return [
+      figure(
+        'access.nginx.auth_request',
+        'req/s',
+        full.auth.requests.average,
+        'nginx',
+        fullPlain.requests.average,
+      ),
+      figure(
+        'access.nginx.auth_request.p99_latency',
+        'ms',
+        full.auth.latency.p99,
+        'nginx',
+        fullPlain.latency.p99,
+      ),
+      figure(
+        `access.nginx.auth_request.p99_at_${FIXED_RATE}rps`,
+        'ms',
+        fixed.latency.p99,
+        'nginx',
+        fixedPlain.latency.p99,
+      ),
+      figure(`access.nginx.added_p99_at_${FIXED_RATE}rps`, 'ms', fixed.latency.p99 - fixedPlain.latency.p99),
+    ];
+  } finally {
+    if (nginx && nginx.exitCode === null) {
+      const exited = new Promise((r) => nginx!.once('exit', r));
+      nginx.kill('SIGQUIT');
+      await exited;
+    }
+    await stop(up.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const accessBenchmark: Benchmark = {
   name: 'access',
-  description: `GET /access/check for an established session, nginx auth_request headers (${CONNECTIONS} connections, ${DURATION_S}s)`,
+  description: `GET /access/check for an established session (${CONNECTIONS} connections, ${DURATION_S}s); nginx auth_request with the shipped example beside the same nginx without it`,
   async run(log) {
-    const vigil = await startServer();
+    const haveNginx = existsSync(NGINX);
+    const nginxPort = haveNginx ? await freePort() : 0;
+    const vigil = await startChild<{ url: string; cookie: string }>('VIGIL_ACCESS_BENCH_SERVER', {
+      ...(haveNginx ? { VIGIL_ACCESS_BENCH_NGINX_HOST: `${HOST}:${nginxPort}` } : {}),
+    });
+    const figures: Figure[] = [];
     try {
       const url = `${vigil.info.url}/access/check`;
       const headers = {
@@ -87,25 +378,40 @@ export const accessBenchmark: Benchmark = {
         'x-forwarded-host': HOST,
         'x-forwarded-proto': 'https',
       };
-      await autocannon({ url, connections: 4, duration: 2, headers }); // warm-up
-      const r = await autocannon({
-        url,
-        connections: CONNECTIONS,
-        duration: DURATION_S,
-        headers,
-        pipelining: 1,
-      });
-      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${r.non2xx} non-2xx answers, ${r.errors} errors`);
-      log(`decisions: ${r.requests.average.toFixed(0)}/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`);
-      return [
+      await load(url, headers, { duration: 2 }); // warm-up
+      const cpu0 = await cpuOf(vigil);
+      const r = await load(url, headers, { duration: DURATION_S });
+      const cpu = (await cpuOf(vigil)) - cpu0;
+      const perCpu = r.requests.total / cpu;
+      log(
+        `decisions: ${r.requests.average.toFixed(0)}/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms; ${perCpu.toFixed(0)} per CPU-second of the Vigil process (${cpu.toFixed(1)} s CPU for ${r.requests.total})`,
+      );
+      figures.push(
         figure('access.decisions', 'req/s', r.requests.average),
+        figure('access.decisions_per_cpu_second', 'req/s', perCpu),
         figure('access.check.p50_latency', 'ms', r.latency.p50),
         figure('access.check.p99_latency', 'ms', r.latency.p99),
-      ];
+      );
+      await inProcess(vigil, 5000); // warm-up
+      const ip = await inProcess(vigil, 50_000);
+      if (ip.allowed !== ip.n)
+        throw new Error(`in-process: ${ip.n - ip.allowed} of ${ip.n} checks not allowed`);
+      log(
+        `in-process (gateway.check, no HTTP, recording included): ${(ip.n / ip.wallS).toFixed(0)} decisions/s wall, ${(ip.n / ip.cpuS).toFixed(0)} per CPU-second`,
+      );
+      figures.push(
+        figure('access.decisions_in_process', 'req/s', ip.n / ip.wallS),
+        figure('access.decisions_in_process_per_cpu_second', 'req/s', ip.n / ip.cpuS),
+      );
+      if (haveNginx) {
+        figures.push(...(await nginxFigures(log, vigil, nginxPort)));
+      } else log(`nginx part skipped: ${NGINX} is missing (apt-get install -y nginx)`);
+      return figures;
     } finally {
-      vigil.child.kill('SIGTERM');
+      await stop(vigil.child);
     }
   },
 };
 
 if (process.env.VIGIL_ACCESS_BENCH_SERVER === '1') await serve();
+if (process.env.VIGIL_ACCESS_BENCH_UPSTREAM === '1') upstream();

@@ -30,17 +30,27 @@ export class Blocklists {
   static fromFiles(files: readonly string[]): { blocklists: Blocklists; problems: string[] } {
     const blocklists = new Blocklists();
     const problems: string[] = [];
-    for (const file of files) {
-      try {
-        const { entries, rejected } = parseBlocklist(readFileSync(file, 'utf8'));
-        blocklists.replace(path.basename(file), entries);
-        if (rejected.length)
-          problems.push(`${file}: ${rejected.length} unreadable lines (e.g. ${rejected[0]})`);
-      } catch (err) {
-        problems.push(`${file}: ${(err as Error).message}`);
-      }
-    }
+    for (const file of files) problems.push(...blocklists.load(file));
     return { blocklists, problems };
+  }
+
+  /**
+   * (Re)loads one file under its base name and returns its problems; a file that cannot be read
+   * leaves the list it had in place.
+   */
+  load(file: string): string[] {
+    try {
+      const { entries, rejected } = parseBlocklist(readFileSync(file, 'utf8'));
+      this.replace(path.basename(file), entries);
+      return rejected.length ? [`${file}: ${rejected.length} unreadable lines (e.g. ${rejected[0]})`] : [];
+    } catch (err) {
+      return [`${file}: ${(err as Error).message}`];
+    }
+  }
+
+  /** Entries per list name. */
+  counts(): Record<string, number> {
+    return Object.fromEntries([...this.lists].map(([name, set]) => [name, set.size]));
   }
 
   replace(name: string, entries: Iterable<string>): void {

@@ -6,7 +6,9 @@
  * "disabled" tombstone when its user is disabled, so the next check answers 403 at once.
  */
 import type { Role } from '../core/index.js';
+import type { KnownPlaces } from './geo.js';
 import type { HourHistogram } from './hours.js';
+import type { SignalResult } from './types.js';
 
 export interface CachedSession {
   id: string;
@@ -25,6 +27,10 @@ export interface CachedSession {
   mfaIp: string | null;
   knownDevices: ReadonlySet<string>;
   hours: HourHistogram;
+  /** Countries, ASNs and networks this user signed in from with MFA. */
+  places: KnownPlaces;
+  /** Impossible travel between the previous sign-in and this session's, judged once at fill. */
+  travel: SignalResult;
 }
 
 /** Bounded map of sessions by id, indexed by user for invalidation. */

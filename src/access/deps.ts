@@ -2,7 +2,7 @@
  * @module access/deps
  * What the gateway needs, passed in by the composition root.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Bus, EchoBus } from '../platform/bus/index.js';
@@ -26,13 +26,16 @@ export interface AccessDeps {
   awareness?: AwarenessSignals;
   /** Default: no GeoIP data (geo signals say unknown). */
   geo?: GeoSignals;
+  /** Where downloaded blocklists live (`access.lists.dir`, default `<dataDir>/access-lists`). */
+  listsDir?: string;
   /** When given, identity's events reach the session cache synchronously (same-process invalidation). */
   echo?: EchoBus;
 }
 
 /** The session id identity stores: SHA-256 hex of the token. */
 export function sessionIdOf(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  // One-shot hash: the same digest without a Hash object per request (the check's hot path).
+  return hash('sha256', token, 'hex');
 }
 
 /** Identity's session token shape: 32 random bytes, base64url. */

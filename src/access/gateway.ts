@@ -15,7 +15,15 @@ import { decide } from './decide.js';
 import { type AccessDeps, SESSION_TOKEN_RE, sessionIdOf } from './deps.js';
 import type { DeviceCookies } from './device.js';
 import { type HeaderBag, readForwarded } from './forwarded.js';
-import { geoSignals, noGeo } from './geo.js';
+import {
+  asnSignal,
+  countrySignal,
+  type GeoSignals,
+  type LoginPlace,
+  networkOf,
+  networkSignal,
+  travelSignal,
+} from './geo.js';
 import { type CidrSet, parseIp } from './ip.js';
 import type { DecisionRecorder } from './recorder.js';
 import { originalUrl } from './return-url.js';
@@ -64,6 +72,7 @@ export interface GatewayParts {
   recorder: DecisionRecorder;
   trusted: CidrSet;
   zones: Record<Exclude<Zone, 'internet'>, CidrSet>;
+  geo: GeoSignals;
 }
 
 type SessionLookup = { entry: CachedSession } | { missing: string };
@@ -77,8 +86,8 @@ export class Gateway {
     return this.p.deps.config.applications;
   }
 
-  zoneOf(ip: string): Zone {
-    const parsed = parseIp(ip);
+  zoneOf(ip: string | ReturnType<typeof parseIp>): Zone {
+    const parsed = typeof ip === 'string' ? parseIp(ip) : ip;
     for (const z of ['lan', 'vpn', 'partner'] as const) if (this.p.zones[z].has(parsed)) return z;
     return 'internet';
   }
@@ -123,7 +132,7 @@ export class Gateway {
       return out(await this.record(req, null, null, 'deny', 100, [reason]));
     }
     const ip = parseIp(req.clientIp);
-    const zone = this.zoneOf(req.clientIp);
+    const zone = this.zoneOf(ip);
     const network: SignalResult[] = [
       blocklistSignal(this.p.blocklists.match(ip)),
       zoneSignal(zone, app),
@@ -172,14 +181,7 @@ export class Gateway {
       sourceFailuresSignal(bursts.sourceFailuresOf(req.clientIp, nowMs), w),
       mfaFatigueSignal(mfa.prompts, mfa.failures, w),
       awarenessSignal((this.p.deps.awareness ?? neutralAwareness).stateOf(s.userId)),
-      ...geoSignals(
-        (this.p.deps.geo ?? noGeo).lookup(req.clientIp),
-        [],
-        [],
-        null,
-        nowMs,
-        this.p.deps.config.impossibleTravelKmh,
-      ),
+      ...this.placeSignals(req.clientIp, ip, s),
     ];
     const validMs = this.p.deps.config.stepUpValidMinutes * 60_000;
     const stepUpDone =
@@ -193,6 +195,36 @@ export class Gateway {
       signals.push({ signal: 'step-up', score: 0, reason: 'MFA done recently on this device and address' });
     }
     return out(await this.record(req, app, s, verdict.decision, verdict.risk, signals));
+  }
+
+  /** New country, ASN and network of this request's address for the user, and the session's travel verdict. */
+  private placeSignals(clientIp: string, ip: ReturnType<typeof parseIp>, s: CachedSession): SignalResult[] {
+    const { geo } = this.p;
+    const here = geo.lookup(clientIp);
+    return [
+      countrySignal(here, s.places, geo.coverage),
+      asnSignal(here, s.places, geo.coverage),
+      networkSignal(networkOf(ip), s.places),
+      s.travel,
+    ];
+  }
+
+  /** A sign-in that passed MFA from an address teaches its country, ASN and network. */
+  private async learnPlace(userId: string, ipText: string, at: string): Promise<void> {
+    const ip = parseIp(ipText);
+    if (!ip) return;
+    const here = this.p.geo.lookup(ipText);
+    const { store } = this.p;
+    if (here?.country) await store.rememberPlace(userId, 'country', here.country, at);
+    if (here?.asn != null) await store.rememberPlace(userId, 'asn', String(here.asn), at);
+    const net = networkOf(ip);
+    if (net) await store.rememberPlace(userId, 'network', net, at);
+  }
+
+  private loginPlace(ip: string | null, at: string): LoginPlace | null {
+    const ms = Date.parse(at);
+    if (!ip || !Number.isFinite(ms)) return null;
+    return { at: ms, ip, geo: this.p.geo.lookup(ip) };
   }
 
   private deviceState(
@@ -255,10 +287,26 @@ export class Gateway {
       cached.roles = [principal.role];
       return { entry: cached };
     }
-    const [devices, hours] = await Promise.all([
+    if (row.mfa_at && row.mfa_ip) await this.learnPlace(principal.id, row.mfa_ip, row.mfa_at);
+    if (row.ip)
+      await this.p.store.recordLogin({
+        session_id: id,
+        user_id: principal.id,
+        ip: row.ip,
+        at: row.created_at,
+      });
+    const [devices, hours, places, previous] = await Promise.all([
       this.p.store.knownDevices(principal.id),
       this.p.store.hours(principal.id),
+      this.p.store.knownPlaces(principal.id),
+      this.p.store.previousLogin(principal.id, row.created_at, id),
     ]);
+    const travel = travelSignal(
+      previous ? this.loginPlace(previous.ip, previous.at) : null,
+      this.loginPlace(row.ip, row.created_at),
+      this.p.deps.config.impossibleTravelKmh,
+      this.p.geo.coverage,
+    );
     const entry: CachedSession = {
       id,
       userId: principal.id,
@@ -273,6 +321,8 @@ export class Gateway {
       mfaIp: row.mfa_ip,
       knownDevices: new Set(devices),
       hours,
+      places,
+      travel,
     };
     cache.set(entry);
     return { entry };

@@ -5,6 +5,7 @@
  * for the same users as the console, and the console's view of decisions, sessions and blocks.
  * This is the domain's only public face.
  */
+import { existsSync } from 'node:fs';
 import type { VigilEvent } from '../core/index.js';
 import type { Subscription } from '../platform/bus/index.js';
 import { AccessAdmin } from './admin.js';
@@ -13,26 +14,33 @@ import { Bursts } from './bursts.js';
 import { SessionCache } from './cache.js';
 import type { AccessDeps } from './deps.js';
 import { DeviceCookies } from './device.js';
+import { Enrolment } from './enrolment.js';
 import { clientFrom, LIMITS } from './forwarded.js';
 import { Gateway } from './gateway.js';
+import { openGeoIp } from './geoip.js';
 import { CidrSet, parseIp } from './ip.js';
+import { ListWatcher, listFile, listSources } from './lists.js';
 import { Portal } from './portal.js';
 import { DecisionRecorder } from './recorder.js';
 import { AccessStore } from './store.js';
 
 export { type AwarenessSignals, type AwarenessState, neutralAwareness } from './awareness.js';
 export type { AccessDeps } from './deps.js';
+export type { AccountView } from './enrolment.js';
 export type { HeaderBag } from './forwarded.js';
 export type { CheckOutcome, Credentials } from './gateway.js';
 export { type GeoInfo, type GeoSignals, noGeo } from './geo.js';
+export { DEFAULT_GEO_PACKAGE, type GeoIp, type GeoSource, openGeoIp } from './geoip.js';
+export { type ListUpdate, updateLists } from './lists.js';
 export { accessMigrations } from './migrations.js';
-export { esc, loginPage, messagePage, mfaPage, PORTAL_CSS } from './pages.js';
-export type { PortalStep } from './portal.js';
+export * from './pages.js';
+export type { PortalStep, SecondFactor } from './portal.js';
 export { safeReturnUrl } from './return-url.js';
 export type { DecisionView } from './store.js';
 export type { AccessBlockRow, AccessSessionRow } from './tables.js';
 export type { AppPolicy, Decision, DecisionKind, ForwardedRequest, SignalResult, Zone } from './types.js';
-export { AccessAdmin, Gateway, Portal };
+export { type RelyingParty, relyingPartyOf } from './webauthn.js';
+export { AccessAdmin, Enrolment, Gateway, Portal };
 
 /** Cookie names of the gateway. */
 export const ACCESS_COOKIES = {
@@ -49,12 +57,18 @@ const SEEN_IDS = 10_000;
 export interface Access {
   gateway: Gateway;
   portal: Portal;
+  /** Self-service MFA for signed-in people (authenticator app, passkeys, recovery codes). */
+  enrolment: Enrolment;
   admin: AccessAdmin;
   devices: DeviceCookies;
   /** The address of a client as the trusted proxies tell it (the peer itself otherwise). */
   clientAddress(headers: Record<string, string | string[] | undefined>, peer: string): string;
   /** Whether the browser reached us over HTTPS, as a trusted proxy says (for Secure cookies). */
   viaHttps(headers: Record<string, string | string[] | undefined>, peer: string): boolean;
+  /** Re-reads the blocklist files that changed on disk (also done every `lists.reloadSeconds`). */
+  reloadLists(): string[];
+  /** Entries per loaded blocklist. */
+  listCounts(): Record<string, number>;
   /** Writes and publishes the decisions still queued (tests, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -66,8 +80,26 @@ export async function createAccess(deps: AccessDeps): Promise<Access> {
   const store = new AccessStore(deps.db);
   const cache = new SessionCache();
   const bursts = new Bursts();
-  const { blocklists, problems } = Blocklists.fromFiles(config.blocklistFiles);
+  const geo =
+    deps.geo ??
+    openGeoIp({
+      cityFile: config.geoipCityFile,
+      countryFile: config.geoipCountryFile,
+      asnFile: config.geoipAsnFile,
+      useDefault: config.geoipDefaultData,
+    });
+  if ('sources' in geo) logger.info({ sources: geo.sources }, 'access: GeoIP databases');
+  // Downloaded lists that exist join the configured files; later downloads are picked up by the watcher.
+  const downloaded = deps.listsDir
+    ? listSources(config.lists).map((s) => listFile(deps.listsDir as string, s.name))
+    : [];
+  const listFiles = [...config.blocklistFiles, ...downloaded.filter((f) => existsSync(f))];
+  const { blocklists, problems } = Blocklists.fromFiles(listFiles);
   for (const p of problems) logger.warn({ problem: p }, 'access blocklist');
+  const watcher = new ListWatcher([...config.blocklistFiles, ...downloaded], (file) => {
+    for (const p of blocklists.load(file)) logger.warn({ problem: p }, 'access blocklist');
+    logger.info({ file, lists: blocklists.counts() }, 'access: blocklist reloaded');
+  });
   for (const b of await store.blocks()) blocklists.add('console', b.cidr);
   const trusted = new CidrSet(config.trustedProxies);
   const zones = {
@@ -80,8 +112,20 @@ export async function createAccess(deps: AccessDeps): Promise<Access> {
       logger.warn({ rejected: set.rejected.slice(0, 5) }, 'access: unreadable address ranges ignored');
   const devices = new DeviceCookies(deps.keys.deriveKey('access-device'), config.deviceCookieDays);
   const recorder = new DecisionRecorder(store, deps.bus, logger);
-  const gateway = new Gateway({ deps, store, cache, bursts, blocklists, devices, recorder, trusted, zones });
+  const gateway = new Gateway({
+    deps,
+    store,
+    cache,
+    bursts,
+    blocklists,
+    devices,
+    recorder,
+    trusted,
+    zones,
+    geo,
+  });
   const portal = new Portal(deps, store, cache);
+  const enrolment = new Enrolment(deps, store, portal);
   const admin = new AccessAdmin(deps, store, cache, blocklists);
 
   const seen = new Set<string>();
@@ -100,7 +144,15 @@ export async function createAccess(deps: AccessDeps): Promise<Access> {
         if (dataUser) cache.markEnabled(dataUser);
         break;
       case 'auth.mfa.reset':
-        if (dataUser) cache.dropUser(dataUser);
+        if (dataUser) {
+          cache.dropUser(dataUser);
+          // An MFA reset removes every second factor, passkeys included.
+          portal.passkeys
+            .removeAll(dataUser)
+            .catch((err: unknown) =>
+              logger.warn({ err: (err as Error).message }, 'access: passkey reset failed'),
+            );
+        }
         break;
       case 'auth.logout':
       case 'auth.password.changed':
@@ -129,12 +181,19 @@ export async function createAccess(deps: AccessDeps): Promise<Access> {
       .pruneDecisions(before)
       .catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'access: prune failed'));
     store.pruneSessions(before).catch(() => {});
+    store.pruneLogins(before).catch(() => {});
   }, 3_600_000);
   pruneTimer.unref();
+  const reloadTimer =
+    config.lists.reloadSeconds > 0
+      ? setInterval(() => watcher.poll(), config.lists.reloadSeconds * 1000)
+      : undefined;
+  reloadTimer?.unref();
 
   return {
     gateway,
     portal,
+    enrolment,
     admin,
     devices,
     clientAddress(headers, peer) {
@@ -146,9 +205,12 @@ export async function createAccess(deps: AccessDeps): Promise<Access> {
     viaHttps(headers, peer) {
       return trusted.has(parseIp(peer)) && headers['x-forwarded-proto'] === 'https';
     },
+    reloadLists: () => watcher.poll(),
+    listCounts: () => blocklists.counts(),
     flush: () => recorder.flush(),
     async close() {
       clearInterval(pruneTimer);
+      if (reloadTimer) clearInterval(reloadTimer);
       unlisten?.();
       await recorder.flush();
       await sub.close();

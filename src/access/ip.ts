@@ -52,8 +52,22 @@ function parseV6(s: string): bigint | null {
 
 const MAPPED_PREFIX = 0xffffn << 32n;
 
-/** Parses an address; null when it is not a valid IPv4 or IPv6 address. */
-export function parseIp(raw: string): IpAddress | null {
+/** Recently parsed addresses (a proxy, the clients of the moment): most checks parse none anew. */
+const PARSED = new Map<string, Readonly<IpAddress> | null>();
+const PARSED_MAX = 10_000;
+
+/** Parses an address; null when it is not a valid IPv4 or IPv6 address. The result is shared: read only. */
+export function parseIp(raw: string): Readonly<IpAddress> | null {
+  if (raw.length > 64) return parseIpUncached(raw); // not remembered: no cache growth from junk
+  const hit = PARSED.get(raw);
+  if (hit !== undefined) return hit;
+  const ip = parseIpUncached(raw);
+  if (PARSED.size >= PARSED_MAX) PARSED.delete(PARSED.keys().next().value as string);
+  PARSED.set(raw, ip ? Object.freeze(ip) : null);
+  return ip;
+}
+
+function parseIpUncached(raw: string): IpAddress | null {
   const s = raw.trim();
   if (s.length === 0 || s.length > 64) return null;
   const fam = isIP(s.split('%')[0]!);

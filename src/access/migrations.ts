@@ -66,4 +66,58 @@ export const accessMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    id: 'access-0002-places',
+    async up(db) {
+      await db.schema
+        .createTable('access_places')
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('access_places_pk', ['user_id', 'kind', 'value'])
+        .execute();
+      // Sign-ins as the gateway first saw them: kept when a session row goes (step-up replaces it).
+      await db.schema
+        .createTable('access_logins')
+        .addColumn('session_id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('access_logins_user_at')
+        .on('access_logins')
+        .columns(['user_id', 'at'])
+        .execute();
+    },
+  },
+  {
+    id: 'access-0003-passkeys',
+    async up(db) {
+      // WebAuthn credentials (passkeys) per user: the id is the credential id (base64url).
+      await db.schema
+        .createTable('access_passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('device_type', 'text', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema.createIndex('access_passkeys_user').on('access_passkeys').column('user_id').execute();
+      // Outstanding WebAuthn challenges, one per user, browser and purpose; each is used once.
+      await db.schema
+        .createTable('access_webauthn_challenges')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('challenge', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];

@@ -4,7 +4,8 @@
  * (identity does the work), with the gateway's own session record (device, MFA time and address)
  * and learned hours. A new session token is issued at every step, so the token changes at login
  * and at step-up. Step-up re-opens the session's MFA step and passes it with identity's own TOTP
- * check (replay protection included).
+ * check (replay protection included) or with one of the user's passkeys (WebAuthn). A user with a
+ * passkey is always asked for a second factor, even without TOTP.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Role, VigilError } from '../core/index.js';
@@ -13,6 +14,11 @@ import type { SessionCache } from './cache.js';
 import { type AccessDeps, sessionIdOf } from './deps.js';
 import { recordHour } from './hours.js';
 import type { AccessStore } from './store.js';
+import { Passkeys, type RelyingParty } from './webauthn.js';
+import { PasskeyStore } from './webauthn-store.js';
+
+/** The second factor a person gives: a TOTP or recovery code, or a passkey's answer (JSON text). */
+export type SecondFactor = { code: string } | { passkey: unknown; rp: RelyingParty };
 
 /** What a portal step led to: a session token to set (or clear) and what to show next. */
 export interface PortalStep {
@@ -26,6 +32,7 @@ export interface PortalStep {
 
 export class Portal {
   private readonly csrfKey: Buffer;
+  readonly passkeys: Passkeys;
 
   constructor(
     private readonly deps: AccessDeps,
@@ -33,6 +40,7 @@ export class Portal {
     private readonly cache: SessionCache,
   ) {
     this.csrfKey = deps.keys.deriveKey('access-csrf');
+    this.passkeys = new Passkeys(new PasskeyStore(deps.db), deps.clock);
   }
 
   /** A fresh value for the portal's CSRF cookie. */
@@ -63,6 +71,11 @@ export class Portal {
     const r = await this.deps.identity.auth.login(username, password, ctx);
     const who = { username: r.user.username, roles: [r.user.role] as const };
     if (r.state === 'mfa') return { token: r.token, next: 'mfa', ...who };
+    if ((r.state === 'ok' || r.state === 'enroll') && (await this.passkeys.count(r.user.id)) > 0) {
+      // A passkey is a second factor: its owner passes it here even without TOTP.
+      const pending = await this.deps.identity.sessions.issue(r.user, 'mfa', ctx, r.token);
+      return { token: pending.token, next: 'mfa', ...who };
+    }
     if (r.state !== 'ok') {
       // A one-time password to replace or MFA to enrol: the console does that, not the gateway.
       await this.deps.identity.sessions.revoke(r.token);
@@ -72,18 +85,44 @@ export class Portal {
     return { token: r.token, next: 'done', ...who };
   }
 
-  /** TOTP (or recovery code) step after the password. */
+  /** Second-factor step after the password: TOTP, recovery code or passkey. */
   async verifyMfa(
     token: string,
-    code: string,
+    factor: SecondFactor | string,
     ctx: RequestContext,
     deviceId: string | null,
   ): Promise<PortalStep> {
-    const principal = await this.deps.identity.sessions.authenticate(token);
+    const { identity } = this.deps;
+    const principal = await identity.sessions.authenticate(token);
     if (principal?.state !== 'mfa') throw new VigilError('UNAUTHENTICATED', 'Sign in again');
-    const r = await this.deps.identity.auth.verifyMfa(principal, token, code, ctx);
+    const f = typeof factor === 'string' ? { code: factor } : factor;
+    let r: Awaited<ReturnType<typeof identity.auth.verifyMfa>>;
+    if ('code' in f) r = await identity.auth.verifyMfa(principal, token, f.code, ctx);
+    else {
+      try {
+        await this.passkeys.authenticate(f.rp, principal.id, deviceId ?? '', f.passkey);
+      } catch (err) {
+        if (!(err instanceof VigilError) || err.status >= 500) throw err;
+        // The refusal counts towards back-off and lockout; the passkey's own reason is shown.
+        await identity.auth.externalMfa(principal, token, 'passkey', false, ctx).catch((e: unknown) => {
+          if (!(e instanceof VigilError) || e.code !== 'MFA_INVALID') throw e;
+        });
+        throw err;
+      }
+      r = await identity.auth.externalMfa(principal, token, 'passkey', true, ctx);
+    }
     await this.established(r.token, r.user.id, ctx, deviceId, true);
     return { token: r.token, next: 'done', username: r.user.username, roles: [r.user.role] };
+  }
+
+  /**
+   * WebAuthn options for the user behind a session waiting for (or able to do) a second factor,
+   * or null when the user has no passkey. Each call replaces the outstanding challenge.
+   */
+  async passkeyOptions(token: string | undefined, rp: RelyingParty, deviceId: string) {
+    const principal = token ? await this.deps.identity.sessions.authenticate(token) : null;
+    if (principal?.state !== 'mfa' && principal?.state !== 'ok') return null;
+    return this.passkeys.authenticationOptions(rp, principal.id, deviceId);
   }
 
   /**
@@ -92,7 +131,7 @@ export class Portal {
    */
   async stepUp(
     token: string,
-    code: string,
+    factor: SecondFactor | string,
     ctx: RequestContext,
     deviceId: string | null,
   ): Promise<{ step: PortalStep | null; pendingToken: string; error?: VigilError }> {
@@ -101,10 +140,11 @@ export class Portal {
     let pendingToken = token;
     if (principal?.state === 'ok') {
       const user = await identity.users.get(principal.id);
-      if (!user?.mfa_enrolled_at) {
+      if (!user) throw new VigilError('UNAUTHENTICATED', 'Sign in again');
+      if (!user.mfa_enrolled_at && (await this.passkeys.count(user.id)) === 0) {
         throw new VigilError(
           'MFA_REQUIRED',
-          'This access needs MFA, and your account has none. Enrol MFA in the console first.',
+          'This access needs MFA, and your account has none. Enrol an authenticator app or a passkey first (Security settings).',
         );
       }
       const oldId = sessionIdOf(token);
@@ -113,7 +153,7 @@ export class Portal {
       await this.store.deleteSession(oldId);
     } else if (principal?.state !== 'mfa') throw new VigilError('UNAUTHENTICATED', 'Sign in again');
     try {
-      return { step: await this.verifyMfa(pendingToken, code, ctx, deviceId), pendingToken };
+      return { step: await this.verifyMfa(pendingToken, factor, ctx, deviceId), pendingToken };
     } catch (err) {
       if (err instanceof VigilError) return { step: null, pendingToken, error: err };
       throw err;
@@ -130,8 +170,11 @@ export class Portal {
     await this.store.revokeSession(id, this.deps.clock.now().toISOString());
   }
 
-  /** Records the gateway session; a device that passed MFA becomes known for the user; hours are learned. */
-  private async established(
+  /**
+   * Records the gateway session (also after self-service enrolment rotated the token); a device
+   * that passed MFA becomes known for the user; hours are learned.
+   */
+  async established(
     token: string,
     userId: string,
     ctx: RequestContext,

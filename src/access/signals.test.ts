@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { type AwarenessSignals, awarenessSignal, neutralAwareness } from './awareness.js';
 import { decide } from './decide.js';
-import { distanceKm, geoSignals, noGeo } from './geo.js';
+import {
+  asnSignal,
+  countrySignal,
+  distanceKm,
+  type KnownPlaces,
+  networkOf,
+  networkSignal,
+  noGeo,
+  travelSignal,
+} from './geo.js';
 import { emptyHistogram, parseHistogram, recordHour, withinHours } from './hours.js';
+import { parseIp } from './ip.js';
 import {
   accountSignal,
   allowedHoursSignal,
@@ -88,21 +98,55 @@ describe('risk signals', () => {
     expect(decide(app, [awarenessSignal(fake.stateOf('u2'))], false).decision).toBe('allow');
   });
 
-  it('geo: unknown without data (never a guess); new country and impossible travel with data', () => {
-    const none = geoSignals(noGeo.lookup('203.0.113.1'), [], [], null, 0, 900);
-    expect(none.map((s) => s.signal)).toEqual(['geo-country', 'geo-asn', 'impossible-travel']);
-    expect(none.every((s) => s.unknown && s.score === 0)).toBe(true);
+  it('geo: unknown without data (never a guess); new country, ASN, network and impossible travel with data', () => {
+    const none: KnownPlaces = { countries: new Set(), asns: new Set(), networks: new Set() };
+    const here = noGeo.lookup('203.0.113.1');
+    const blank = [
+      countrySignal(here, none, noGeo.coverage),
+      asnSignal(here, none, noGeo.coverage),
+      travelSignal(null, { at: 0, ip: '203.0.113.1', geo: here }, 900, noGeo.coverage),
+    ];
+    expect(blank.every((s) => s.unknown && s.score === 0)).toBe(true);
+    expect(blank[1]!.reason).toMatch(/access.geoipAsnFile/);
     const paris = { country: 'FR', asn: 3215, lat: 48.85, lon: 2.35 };
     const sydney = { country: 'AU', asn: 1221, lat: -33.87, lon: 151.21 };
     expect(
       distanceKm(paris as { lat: number; lon: number }, sydney as { lat: number; lon: number }),
     ).toBeGreaterThan(16_000);
-    const s = geoSignals(sydney, ['FR'], [3215], { at: 0, geo: paris }, 2 * 3_600_000, 900);
-    expect(s.find((x) => x.signal === 'geo-country')?.score).toBeGreaterThan(0);
-    expect(s.find((x) => x.signal === 'geo-asn')?.score).toBeGreaterThan(0);
-    expect(s.find((x) => x.signal === 'impossible-travel')?.score).toBeGreaterThan(0);
-    const slow = geoSignals(sydney, ['AU'], [1221], { at: 0, geo: paris }, 48 * 3_600_000, 900);
-    expect(slow.find((x) => x.signal === 'impossible-travel')?.score).toBe(0);
+    const known: KnownPlaces = {
+      countries: new Set(['FR']),
+      asns: new Set([3215]),
+      networks: new Set(['10.1.2.0/24']),
+    };
+    expect(countrySignal(sydney, known).score).toBeGreaterThan(0);
+    expect(countrySignal(paris, known).score).toBe(0);
+    expect(asnSignal(sydney, known).score).toBeGreaterThan(0);
+    expect(asnSignal(paris, known).score).toBe(0);
+    expect(networkSignal(networkOf(parseIp('10.1.2.200')), known).score).toBe(0);
+    expect(networkSignal(networkOf(parseIp('10.1.3.1')), known).reason).toBe(
+      'new network 10.1.3.0/24 for this user',
+    );
+    expect(networkOf(parseIp('2001:db8:abcd:12::1'))).toBe('2001:db8:abcd::/48');
+    const fast = travelSignal(
+      { at: 0, ip: '1.1.1.1', geo: paris },
+      { at: 2 * 3_600_000, ip: '2.2.2.2', geo: sydney },
+      900,
+    );
+    expect(fast.score).toBeGreaterThan(0);
+    expect(fast.reason).toMatch(/km\/h, above the 900 km\/h limit/);
+    const slow = travelSignal(
+      { at: 0, ip: '1.1.1.1', geo: paris },
+      { at: 48 * 3_600_000, ip: '2.2.2.2', geo: sydney },
+      900,
+    );
+    expect(slow.score).toBe(0);
+    // Two fixes whose accuracy radii cover the distance are not travel.
+    const vague = travelSignal(
+      { at: 0, ip: '1.1.1.1', geo: { ...paris, radiusKm: 500 } },
+      { at: 60_000, ip: '2.2.2.2', geo: { country: 'FR', asn: 3215, lat: 45.76, lon: 4.84, radiusKm: 500 } },
+      900,
+    );
+    expect(vague.score).toBe(0);
   });
 });
 

@@ -6,8 +6,15 @@
  */
 import type { Kysely } from 'kysely';
 import type { AnyDb } from '../platform/db/index.js';
+import type { KnownPlaces } from './geo.js';
 import { emptyHistogram, type HourHistogram, parseHistogram } from './hours.js';
-import type { AccessBlockRow, AccessSessionRow, AccessTables } from './tables.js';
+import type {
+  AccessBlockRow,
+  AccessLoginRow,
+  AccessPlaceRow,
+  AccessSessionRow,
+  AccessTables,
+} from './tables.js';
 import type { Decision, SignalResult } from './types.js';
 
 /** A decision as the console lists it. */
@@ -15,6 +22,9 @@ export interface DecisionView extends Omit<Decision, 'user'> {
   userId: string | null;
   username: string | null;
 }
+
+/** Places loaded per user (a user rarely has more; the oldest fall out). */
+const MAX_PLACES = 500;
 
 export class AccessStore {
   private readonly db: Kysely<AccessTables>;
@@ -161,6 +171,67 @@ export class AccessStore {
       .values({ user_id: userId, hours: text, updated_at: at })
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ hours: text, updated_at: at }))
       .execute();
+  }
+
+  /** The countries, ASNs and networks the user signed in from with MFA (most recent first, bounded). */
+  async knownPlaces(userId: string): Promise<KnownPlaces> {
+    const rows = await this.db
+      .selectFrom('access_places')
+      .select(['kind', 'value'])
+      .where('user_id', '=', userId)
+      .orderBy('last_seen_at', 'desc')
+      .limit(MAX_PLACES)
+      .execute();
+    const places = { countries: new Set<string>(), asns: new Set<number>(), networks: new Set<string>() };
+    for (const r of rows) {
+      if (r.kind === 'country') places.countries.add(r.value);
+      else if (r.kind === 'asn') places.asns.add(Number(r.value));
+      else if (r.kind === 'network') places.networks.add(r.value);
+    }
+    return places;
+  }
+
+  async rememberPlace(
+    userId: string,
+    kind: AccessPlaceRow['kind'],
+    value: string,
+    at: string,
+  ): Promise<void> {
+    await this.db
+      .insertInto('access_places')
+      .values({ user_id: userId, kind, value, first_seen_at: at, last_seen_at: at })
+      .onConflict((oc) => oc.columns(['user_id', 'kind', 'value']).doUpdateSet({ last_seen_at: at }))
+      .execute();
+  }
+
+  /** Records a sign-in once (the first time the gateway sees its session). */
+  async recordLogin(row: AccessLoginRow): Promise<void> {
+    await this.db
+      .insertInto('access_logins')
+      .values(row)
+      .onConflict((oc) => oc.column('session_id').doNothing())
+      .execute();
+  }
+
+  /** The user's sign-in just before `at` (another session), if any. */
+  async previousLogin(
+    userId: string,
+    at: string,
+    exceptSessionId: string,
+  ): Promise<{ ip: string; at: string } | undefined> {
+    return this.db
+      .selectFrom('access_logins')
+      .select(['ip', 'at'])
+      .where('user_id', '=', userId)
+      .where('at', '<=', at)
+      .where('session_id', '!=', exceptSessionId)
+      .orderBy('at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
+  async pruneLogins(before: string): Promise<void> {
+    await this.db.deleteFrom('access_logins').where('at', '<', before).execute();
   }
 
   async addBlock(row: AccessBlockRow): Promise<void> {

@@ -44,6 +44,23 @@ export type AccessProfileRow = {
   updated_at: string;
 };
 
+/** A country, ASN or network a user signed in from with MFA (what "new" is measured against). */
+export type AccessPlaceRow = {
+  user_id: string;
+  kind: 'country' | 'asn' | 'network';
+  value: string;
+  first_seen_at: string;
+  last_seen_at: string;
+};
+
+/** A successful sign-in (a gateway session's creation), for impossible travel. */
+export type AccessLoginRow = {
+  session_id: string;
+  user_id: string;
+  ip: string;
+  at: string;
+};
+
 export type AccessBlockRow = {
   id: string;
   cidr: string;
@@ -58,4 +75,6 @@ export type AccessTables = {
   access_devices: AccessDeviceRow;
   access_profiles: AccessProfileRow;
   access_blocks: AccessBlockRow;
+  access_places: AccessPlaceRow;
+  access_logins: AccessLoginRow;
 };

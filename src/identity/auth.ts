@@ -400,6 +400,81 @@ export class Auth {
     return { ...session, user };
   }
 
+  /**
+   * A second factor checked by another domain (a passkey at the access portal). Passed: the
+   * session leaves its MFA step under a new token, as after a code. Failed: the attempt counts
+   * towards back-off and lockout like a wrong code.
+   */
+  async externalMfa(
+    principal: Principal,
+    sessionToken: string,
+    method: 'passkey',
+    passed: boolean,
+    ctx: RequestContext,
+  ): Promise<SignInResult> {
+    if (principal.kind !== 'session' || principal.state !== 'mfa')
+      throw new VigilError('FORBIDDEN', 'No MFA check is pending for this session');
+    const user = await this.user(principal.id);
+    if (user.locked_until && Date.parse(user.locked_until) > this.now().getTime()) {
+      await this.sessions.revoke(sessionToken);
+      throw new VigilError(
+        'ACCOUNT_LOCKED',
+        'Too many failed attempts. Try again later or ask an administrator.',
+      );
+    }
+    if (!passed) {
+      await this.recordFailure(user, 'mfa', ctx);
+      throw new VigilError('MFA_INVALID', 'The second factor was not accepted');
+    }
+    await tables(this.deps.db)
+      .updateTable('users')
+      .set({ failed_count: 0, next_attempt_at: null })
+      .where('id', '=', user.id)
+      .execute();
+    const session = await this.sessions.issue(user, 'ok', ctx, sessionToken);
+    await publish(this.deps, {
+      kind: 'auth.mfa.verified',
+      source: 'identity',
+      user: { id: user.id, name: user.username, role: user.role },
+      net: { srcIp: ctx.ip },
+      data: { method },
+    });
+    await this.succeeded(user, ctx, true);
+    return { ...session, user };
+  }
+
+  /** New recovery codes for a signed-in user with TOTP enrolled; the old ones stop working. */
+  async regenerateRecoveryCodes(principal: Principal, ctx: RequestContext): Promise<string[]> {
+    if (principal.kind !== 'session' || principal.state !== 'ok')
+      throw new VigilError('FORBIDDEN', 'Finish signing in first');
+    const user = await this.user(principal.id);
+    if (!user.mfa_enrolled_at) throw new VigilError('CONFLICT', 'Enrol an authenticator app first');
+    const codes = newRecoveryCodes();
+    await tables(this.deps.db)
+      .transaction()
+      .execute(async (trx) => {
+        await trx.deleteFrom('recovery_codes').where('user_id', '=', user.id).execute();
+        await trx
+          .insertInto('recovery_codes')
+          .values(
+            codes.map((c) => ({
+              id: newId(),
+              user_id: user.id,
+              code_hash: sha256(`${user.id}:${c}`),
+              used_at: null,
+            })),
+          )
+          .execute();
+      });
+    await publish(this.deps, {
+      kind: 'auth.mfa.recovery.regenerated',
+      source: 'identity',
+      user: { id: user.id, name: user.username, role: user.role },
+      net: { srcIp: ctx.ip },
+    });
+    return codes;
+  }
+
   async logout(principal: Principal, sessionToken: string, ctx: RequestContext): Promise<void> {
     await this.sessions.revoke(sessionToken);
     await publish(this.deps, {

@@ -1,6 +1,7 @@
 /**
  * The gateway's tables on every engine: decisions in batches and back with their reasons, gateway
- * sessions and their revocation, known devices, learned hours, blocks.
+ * sessions and their revocation, known devices, learned hours, blocks, learned places and the
+ * sign-in before a session's.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessMigrations } from '../../src/access/index.js';
@@ -75,6 +76,47 @@ for (const engine of testDatabases()) {
           created_at: '2026-06-01T08:00:00Z',
         });
         expect((await store.blocks()).map((b) => b.cidr)).toEqual(['203.0.113.0/24']);
+
+        // Places learned from MFA sign-ins, and the sign-in before a session's.
+        await store.rememberPlace('u1', 'country', 'NL', '2026-06-01T08:00:00Z');
+        await store.rememberPlace('u1', 'country', 'NL', '2026-06-02T08:00:00Z');
+        await store.rememberPlace('u1', 'asn', '1103', '2026-06-01T08:00:00Z');
+        await store.rememberPlace('u1', 'network', '145.100.0.0/24', '2026-06-01T08:00:00Z');
+        const places = await store.knownPlaces('u1');
+        expect([...places.countries]).toEqual(['NL']);
+        expect([...places.asns]).toEqual([1103]);
+        expect([...places.networks]).toEqual(['145.100.0.0/24']);
+        expect((await store.knownPlaces('u2')).countries.size).toBe(0);
+        await store.recordLogin({
+          session_id: 's1',
+          user_id: 'u1',
+          ip: '10.0.0.1',
+          at: '2026-06-01T08:00:00Z',
+        });
+        await store.recordLogin({
+          session_id: 's2',
+          user_id: 'u1',
+          ip: '145.100.0.9',
+          at: '2026-06-01T10:00:00Z',
+        });
+        // Recorded once: a later sight of the same session changes nothing.
+        await store.recordLogin({
+          session_id: 's2',
+          user_id: 'u1',
+          ip: '192.0.2.1',
+          at: '2026-06-01T11:00:00Z',
+        });
+        expect(await store.previousLogin('u1', '2026-06-01T10:00:00Z', 's2')).toEqual({
+          ip: '10.0.0.1',
+          at: '2026-06-01T08:00:00Z',
+        });
+        expect(await store.previousLogin('u1', '2026-06-01T12:00:00Z', 'x')).toEqual({
+          ip: '145.100.0.9',
+          at: '2026-06-01T10:00:00Z',
+        });
+        expect(await store.previousLogin('u1', '2026-06-01T07:00:00Z', 'x')).toBeUndefined();
+        await store.pruneLogins('2026-06-01T09:00:00Z');
+        expect(await store.previousLogin('u1', '2026-06-01T10:00:00Z', 's2')).toBeUndefined();
       } finally {
         await database.close();
       }

@@ -8,6 +8,7 @@
 import type { Clock } from '../core/index.js';
 import type { Bus, Subscription } from '../platform/bus/index.js';
 import type { AnyDb } from '../platform/db/index.js';
+import { DeviceEdits } from './edits.js';
 import { DeviceIngest } from './ingest.js';
 import { DEFAULT_IEEE_DATA_DIR, OuiRegistry } from './oui.js';
 import { DeviceQueries } from './queries.js';
@@ -29,6 +30,8 @@ const PRUNE_EVERY_MS = 3_600_000;
 export class Devices {
   readonly ingest: DeviceIngest;
   readonly queries: DeviceQueries;
+  /** Hand edits (type, criticality, owner, location, notes) and the CMMS CSV import and export. */
+  readonly edits: DeviceEdits;
   #oui: Promise<OuiRegistry> | undefined;
   #lastPrune = 0;
 
@@ -44,6 +47,7 @@ export class Devices {
       },
     });
     this.queries = new DeviceQueries(deps.db.withTables<DeviceTables>());
+    this.edits = new DeviceEdits(deps.db.withTables<DeviceTables>(), deps.clock);
   }
 
   /** Subscribes the inventory to the sensor's and Zeek's events as the `devices` group. */

@@ -2,8 +2,9 @@
  * @module devices
  * The medical-device inventory's public face: devices keyed by MAC (or IP) with every attribute's
  * source, evidence, confidence and first/last seen; type and criticality by explained rules; the
- * hourly communication map; findings raised from sensor data; and MAC vendor identity from the
- * IEEE registry. Other domains, the server and the CLI use only this file.
+ * hourly communication map; findings raised from sensor data; MAC vendor identity from the
+ * IEEE registry; and what people set by hand (type, criticality, owner, location, notes; one by
+ * one or from a CMMS CSV file), which re-detection never overwrites. Other domains, the server and the CLI use only this file.
  */
 export {
   type AttributeView,
@@ -19,8 +20,18 @@ export {
 } from './classify.js';
 export { devicesDemoSeed } from './demo.js';
 export { createDevices, Devices, type DevicesDeps } from './devices.js';
+export {
+  DeviceEdits,
+  EXPORT_COLUMNS,
+  type ImportRowError,
+  type ImportSummary,
+  MANUAL_LIMITS,
+  type ManualPatch,
+  type ManualView,
+} from './edits.js';
 export { FINDING_KINDS, type FindingKind } from './findings.js';
 export { DeviceIngest } from './ingest.js';
+export { type DeviceMap, EXTERNAL_NODE, MAX_MAP_NODES, type MapEdge, type MapNode } from './map.js';
 export { DEFAULT_IEEE_DATA_DIR, type MacKind, normaliseMac, OuiRegistry, type VendorLookup } from './oui.js';
 export {
   type DeviceAttribute,
@@ -33,6 +44,7 @@ export {
   type ListQuery,
   SORT_KEYS,
   type SortKey,
+  subnetPatterns,
 } from './queries.js';
 export { type DeviceTables, devicesMigrations } from './tables.js';
 export { cleanText, isPublicIp } from './values.js';

@@ -9,11 +9,12 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Clock, VigilEvent } from '../core/index.js';
 import type { AnyDb } from '../platform/db/index.js';
-import { type AttributeView, classify, criticalityOf, MEDICAL_TYPES } from './classify.js';
+import { type AttributeView, MEDICAL_TYPES } from './classify.js';
 import { extractSensor } from './extract-sensor.js';
 import { extractZeek } from './extract-zeek.js';
 import { emptyFacts, type Facts } from './facts.js';
 import { draftFinding, type FindingDraft, findingEvent } from './findings.js';
+import { derive } from './manual.js';
 import type { OuiRegistry } from './oui.js';
 import { BatchResolver, chunks, type Resolved } from './resolve.js';
 import { summarise } from './summary.js';
@@ -411,19 +412,19 @@ export class DeviceIngest {
         list.push({ ...a, confidence: Number(a.confidence) });
         byDevice.set(a.device_id, list);
       }
+      // What a person set by hand wins over detection, every time detection runs again.
+      const manual = new Map(
+        (await trx.selectFrom('devices_manual').selectAll().where('device_id', 'in', part).execute()).map(
+          (m) => [m.device_id, m],
+        ),
+      );
       for (const row of rows) {
         const list = byDevice.get(row.id) ?? [];
-        const c = classify(list);
-        const crit = criticalityOf(c.type, list);
+        const derived = derive(list, manual.get(row.id));
         const s = summarise(list);
-        types.set(row.id, c.type);
+        types.set(row.id, derived.type);
         const next: Partial<DeviceRow> = {
-          type: c.type,
-          type_confidence: c.confidence,
-          type_reason: JSON.stringify({ rule: c.rule, reason: c.reason, evidence: c.evidence }),
-          criticality: crit.level,
-          criticality_rank: crit.rank,
-          criticality_reason: crit.reason,
+          ...derived,
           name: s.name,
           vendor: s.vendor,
           model: s.model,

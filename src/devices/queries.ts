@@ -1,12 +1,17 @@
 /**
  * @module devices/queries
- * Reading the inventory: the device table (filters, search over every identity attribute, sort,
- * paging, counts by type and criticality), one device with its evidence, its peers over a period,
- * and findings. Read-only; the ingest is the only writer.
+ * Reading the inventory: the device table (filters by type, criticality, vendor, VLAN and IPv4
+ * subnet, search over every identity attribute and the hand-set fields, sort, paging, counts by
+ * type, criticality and vendor), one device with its evidence and hand-set fields, its peers over a
+ * period, the communication map, and findings. Read-only; the ingest and the edits write.
  */
 import { type Kysely, sql } from 'kysely';
+import { VigilError } from '../core/index.js';
 import { toCount } from '../platform/db/index.js';
 import type { AttributeView } from './classify.js';
+import { type ManualView, viewOfManual } from './edits.js';
+import type { TypeReason } from './manual.js';
+import { type DeviceMap, mapOf } from './map.js';
 import type { AttributeRow, DeviceRow, DeviceTables, FindingRow } from './tables.js';
 import { hourOf } from './values.js';
 
@@ -23,6 +28,12 @@ export interface DeviceSummary {
   criticality: string;
   firstSeen: string;
   lastSeen: string;
+  /** Set by hand (console or CMMS import); null when nobody did. */
+  owner: string | null;
+  location: string | null;
+  /** Type or criticality set by hand rather than detected. */
+  manualType: boolean;
+  manualCriticality: boolean;
 }
 
 /** An attribute with its provenance. */
@@ -76,8 +87,12 @@ export interface DeviceDetail extends DeviceSummary {
     rule: string;
     reason: string;
     evidence: AttributeView[];
+    /** When the type was set by hand: what detection says. */
+    detected?: { type: string; confidence: number; rule: string; reason: string };
   };
   criticalityReason: string;
+  /** What a person set by hand, if anything. */
+  manual: ManualView | null;
   /** Identity attributes (everything but protocols and peers), grouped by name. */
   identity: Record<string, DeviceAttribute[]>;
   protocols: { served: DeviceAttribute[]; used: DeviceAttribute[] };
@@ -91,6 +106,12 @@ export type SortKey = (typeof SORT_KEYS)[number];
 export interface ListQuery {
   type?: string;
   criticality?: string;
+  /** Vendor or manufacturer name, exactly (case-insensitive), as the counts name them. */
+  vendor?: string;
+  /** An 802.1Q VLAN id the device was seen on. */
+  vlan?: number;
+  /** An IPv4 network in CIDR form (`10.20.0.0/16`) or a single address. */
+  subnet?: string;
   /** Matches id, IP, MAC, name, vendor, model and any identity attribute (AE title, host name…). */
   q?: string;
   sort?: SortKey;
@@ -102,7 +123,12 @@ export interface ListQuery {
 export interface DeviceList {
   devices: DeviceSummary[];
   total: number;
-  counts: { byType: Record<string, number>; byCriticality: Record<string, number> };
+  counts: {
+    byType: Record<string, number>;
+    byCriticality: Record<string, number>;
+    /** The most common vendors (up to 50), for the filter. */
+    byVendor: Record<string, number>;
+  };
 }
 
 const SORT_COLUMN = {
@@ -115,6 +141,35 @@ const SORT_COLUMN = {
 } as const;
 
 const NOT_IDENTITY = new Set(['protocol_served', 'protocol_used', 'dicom_peer_scu', 'hl7_peer']);
+
+/**
+ * The IPv4 addresses of a CIDR network as LIKE prefixes of whole octets (`10.20.%`) or, below a
+ * /24, exact addresses: exactly the network, at most 128 terms. Throws BAD_REQUEST for anything
+ * but IPv4 CIDR or a single IPv4 address.
+ */
+export function subnetPatterns(subnet: string): { exact: string[]; like: string[] } {
+  const bad = () =>
+    new VigilError('BAD_REQUEST', 'query.subnet: an IPv4 network in CIDR form, such as 10.20.0.0/16', {
+      details: { field: 'query.subnet' },
+    });
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(subnet.trim());
+  if (!m) throw bad();
+  const octets = m.slice(1, 5).map((x) => Number(x));
+  if (octets.some((o) => o > 255)) throw bad();
+  const bits = m[5] === undefined ? 32 : Number(m[5]);
+  if (bits > 32) throw bad();
+  if (bits === 0) return { exact: [], like: ['%.%.%.%'] };
+  const whole = Math.ceil(bits / 8);
+  const value = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+  const base = (value & ((0xffffffff << (32 - bits)) >>> 0)) >>> 0;
+  const out: string[] = [];
+  for (let i = 0; i < 2 ** (whole * 8 - bits); i++) {
+    const net = base + i * 2 ** (32 - whole * 8);
+    const parts = [Math.floor(net / 2 ** 24), (net >>> 16) & 255, (net >>> 8) & 255, net & 255];
+    out.push(parts.slice(0, whole).join('.'));
+  }
+  return whole === 4 ? { exact: out, like: [] } : { exact: [], like: out.map((p) => `${p}.%`) };
+}
 
 function summaryOf(r: DeviceRow): DeviceSummary {
   return {
@@ -129,6 +184,10 @@ function summaryOf(r: DeviceRow): DeviceSummary {
     criticality: r.criticality,
     firstSeen: r.first_seen,
     lastSeen: r.last_seen,
+    owner: null,
+    location: null,
+    manualType: false,
+    manualCriticality: false,
   };
 }
 
@@ -172,6 +231,41 @@ export class DeviceQueries {
     let base = this.db.selectFrom('devices');
     if (query.type) base = base.where('type', '=', query.type);
     if (query.criticality) base = base.where('criticality', '=', query.criticality);
+    if (query.vendor) {
+      const v = query.vendor.trim().toLowerCase();
+      base = base.where((eb) =>
+        eb.or([
+          sql<boolean>`lower(coalesce(vendor, '')) = ${v}`,
+          eb.exists(
+            eb
+              .selectFrom('devices_attributes as a')
+              .select('a.device_id')
+              .whereRef('a.device_id', '=', 'devices.id')
+              .where('a.name', 'in', ['vendor', 'manufacturer'])
+              .where(sql<boolean>`lower(a.value) = ${v}`),
+          ),
+        ]),
+      );
+    }
+    if (query.vlan !== undefined) {
+      const vlan = String(query.vlan);
+      base = base.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('devices_attributes as a')
+            .select('a.device_id')
+            .whereRef('a.device_id', '=', 'devices.id')
+            .where('a.name', '=', 'vlan')
+            .where('a.value', '=', vlan),
+        ),
+      );
+    }
+    if (query.subnet) {
+      const net = subnetPatterns(query.subnet);
+      base = base.where((eb) =>
+        net.exact.length ? eb('ip', 'in', net.exact) : eb.or(net.like.map((p) => eb('ip', 'like', p))),
+      );
+    }
     const q = query.q?.trim().slice(0, 200);
     if (q) {
       const pat = likePattern(q);
@@ -191,12 +285,25 @@ export class DeviceQueries {
               .where('a.name', 'not in', [...NOT_IDENTITY])
               .where(sql<boolean>`lower(a.value) like ${pat} escape '\\'`),
           ),
+          eb.exists(
+            eb
+              .selectFrom('devices_manual as m')
+              .select('m.device_id')
+              .whereRef('m.device_id', '=', 'devices.id')
+              .where((w) =>
+                w.or([
+                  sql<boolean>`lower(coalesce(m.owner, '')) like ${pat} escape '\\'`,
+                  sql<boolean>`lower(coalesce(m.location, '')) like ${pat} escape '\\'`,
+                  sql<boolean>`lower(coalesce(m.notes, '')) like ${pat} escape '\\'`,
+                ]),
+              ),
+          ),
         ]),
       );
     }
     const column = SORT_COLUMN[query.sort ?? 'lastSeen'];
     const order = query.order ?? (query.sort === 'name' || query.sort === 'ip' ? 'asc' : 'desc');
-    const [rows, total, byType, byCrit] = await Promise.all([
+    const [rows, total, byType, byCrit, byVendor] = await Promise.all([
       base
         .selectAll()
         .orderBy(column, order)
@@ -215,15 +322,54 @@ export class DeviceQueries {
         .select(['criticality', (eb) => eb.fn.countAll().as('n')])
         .groupBy('criticality')
         .execute(),
+      this.db
+        .selectFrom('devices')
+        .select(['vendor', (eb) => eb.fn.countAll().as('n')])
+        .where('vendor', 'is not', null)
+        .groupBy('vendor')
+        .orderBy(sql`count(*)`, 'desc')
+        .orderBy('vendor')
+        .limit(50)
+        .execute(),
     ]);
     return {
-      devices: rows.map(summaryOf),
+      devices: await this.withManual(rows.map(summaryOf)),
       total: toCount(total?.n),
       counts: {
         byType: Object.fromEntries(byType.map((r) => [r.type, toCount(r.n)])),
         byCriticality: Object.fromEntries(byCrit.map((r) => [r.criticality, toCount(r.n)])),
+        byVendor: Object.fromEntries(byVendor.map((r) => [r.vendor ?? '', toCount(r.n)])),
       },
     };
+  }
+
+  /** Fills in the hand-set fields of a page of devices. */
+  private async withManual(list: DeviceSummary[]): Promise<DeviceSummary[]> {
+    if (!list.length) return list;
+    const rows = await this.db
+      .selectFrom('devices_manual')
+      .selectAll()
+      .where(
+        'device_id',
+        'in',
+        list.map((d) => d.id),
+      )
+      .execute();
+    const byId = new Map(rows.map((m) => [m.device_id, m]));
+    for (const d of list) {
+      const m = byId.get(d.id);
+      if (!m) continue;
+      d.owner = m.owner;
+      d.location = m.location;
+      d.manualType = m.type !== null;
+      d.manualCriticality = m.criticality !== null;
+    }
+    return list;
+  }
+
+  /** The communication map over `[from, to)`: at most `limit` devices, external addresses grouped. */
+  map(from: Date | undefined, to: Date | undefined, limit = 150): Promise<DeviceMap> {
+    return mapOf(this.db, from, to, limit);
   }
 
   /** Finds a device by id, MAC or current IP. */
@@ -241,7 +387,7 @@ export class DeviceQueries {
   async get(ref: string): Promise<DeviceDetail | undefined> {
     const row = await this.find(ref);
     if (!row) return undefined;
-    const [attrs, peers, findings] = await Promise.all([
+    const [attrs, peers, findings, manual] = await Promise.all([
       this.db
         .selectFrom('devices_attributes')
         .selectAll()
@@ -252,6 +398,7 @@ export class DeviceQueries {
         .execute(),
       this.peers(row.id),
       this.findings({ deviceId: row.id }),
+      this.db.selectFrom('devices_manual').selectAll().where('device_id', '=', row.id).executeTakeFirst(),
     ]);
     const identity: Record<string, DeviceAttribute[]> = {};
     const served: DeviceAttribute[] = [];
@@ -265,9 +412,10 @@ export class DeviceQueries {
         identity[a.name] = list;
       }
     }
-    const reason = JSON.parse(row.type_reason) as DeviceDetail['classification'];
+    const reason = JSON.parse(row.type_reason) as TypeReason;
+    const [summary] = await this.withManual([summaryOf(row)]);
     return {
-      ...summaryOf(row),
+      ...summary!,
       key: row.key,
       classification: {
         type: row.type,
@@ -275,8 +423,10 @@ export class DeviceQueries {
         rule: reason.rule,
         reason: reason.reason,
         evidence: reason.evidence,
+        ...(reason.detected ? { detected: reason.detected } : {}),
       },
       criticalityReason: row.criticality_reason,
+      manual: manual ? viewOfManual(manual) : null,
       identity,
       protocols: { served, used },
       peers,

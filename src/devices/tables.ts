@@ -85,12 +85,29 @@ export type FindingRow = {
 /** Event ids already applied: the bus delivers at least once. */
 export type SeenRow = { event_id: string; seen_at: string };
 
+/**
+ * What a person set by hand (console, API, CMMS import): kept apart from what detection derives,
+ * so re-detection never overwrites it. Null fields are not set (detection decides type and criticality).
+ */
+export type ManualRow = {
+  device_id: string;
+  type: string | null;
+  criticality: string | null;
+  owner: string | null;
+  location: string | null;
+  notes: string | null;
+  /** Username of who changed it last, and when. */
+  updated_by: string;
+  updated_at: string;
+};
+
 export type DeviceTables = {
   devices: DeviceRow;
   devices_attributes: AttributeRow;
   devices_edges: EdgeRow;
   devices_findings: FindingRow;
   devices_seen_events: SeenRow;
+  devices_manual: ManualRow;
 };
 
 export const devicesMigrations: Migration[] = [
@@ -202,6 +219,22 @@ export const devicesMigrations: Migration[] = [
         .createIndex('devices_seen_events_at')
         .on('devices_seen_events')
         .column('seen_at')
+        .execute();
+    },
+  },
+  {
+    id: 'devices-0002-manual',
+    async up(db) {
+      await db.schema
+        .createTable('devices_manual')
+        .addColumn('device_id', 'text', (c) => c.primaryKey().references('devices.id').onDelete('cascade'))
+        .addColumn('type', 'text')
+        .addColumn('criticality', 'text')
+        .addColumn('owner', 'text')
+        .addColumn('location', 'text')
+        .addColumn('notes', 'text')
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
     },
   },

@@ -2,8 +2,10 @@
 import type { ReactNode } from 'react';
 import { Alerts } from './pages/Alerts.js';
 import { Cases } from './pages/Cases.js';
+import { Devices } from './pages/Devices.js';
 import { Directory } from './pages/Directory.js';
 import { EventLog } from './pages/EventLog.js';
+import { NetworkMap } from './pages/NetworkMap.js';
 import { Overview } from './pages/Overview.js';
 import { PatientDocuments } from './pages/PatientDocuments.js';
 import { Privacy } from './pages/Privacy.js';
@@ -48,6 +50,19 @@ export const ROUTES: ReadonlyArray<RouteDef> = [
     label: 'Event log',
     roles: ['admin', 'analyst', 'privacy-officer'],
     render: () => <EventLog />,
+  },
+  {
+    path: '/devices',
+    label: 'Devices',
+    roles: ['admin', 'analyst', 'biomed'],
+    prefix: true,
+    render: (user) => <Devices user={user} />,
+  },
+  {
+    path: '/network-map',
+    label: 'Network map',
+    roles: ['admin', 'analyst', 'biomed'],
+    render: () => <NetworkMap />,
   },
   {
     path: '/privacy',

@@ -6,16 +6,22 @@
  * with a 256-bit random tracking id. A recipient is claimed (`queued` → `sending`) before its
  * message goes out and is never claimed again, so nothing is sent twice even if a worker dies; an
  * SMTP error is recorded on that recipient and the campaign carries on.
+ *
+ * Messages go out through one pooled SMTP sender per sending profile (a few connections, each
+ * reused for many messages), opened when a campaign starts sending and closed when the last
+ * campaign using it has nothing left to send. Recipients are read, claimed, sent and recorded a
+ * chunk at a time, so memory does not grow with the campaign.
  */
 import type { Kysely } from 'kysely';
 import { type Clock, newId, randomToken, VigilError } from '../core/index.js';
 import type { Bus } from '../platform/bus/index.js';
 import type { AnyDb } from '../platform/db/index.js';
+import type { MailSender } from '../platform/mail/index.js';
 import { AWARENESS_EVENTS, publishAll } from './events.js';
 import type { LandingPage, PhishingLibrary, PhishingTemplate } from './phishing-library.js';
 import type { SendingProfiles } from './phishing-profiles.js';
 import { checkTemplate, renderTemplate, splitName } from './phishing-render.js';
-import type { CampaignRow, RecipientRow } from './phishing-tables.js';
+import type { CampaignRow, ProfileRow, RecipientRow } from './phishing-tables.js';
 import type { AwarenessTables } from './tables.js';
 
 /** What campaigns need. */
@@ -67,6 +73,27 @@ export interface NewTemplate {
   signs: string[];
 }
 
+/** People read per page when a campaign's recipients are written. */
+const CREATE_PAGE = 500;
+/** Recipients claimed, sent and recorded together (a cancel takes effect within one chunk). */
+const SEND_CHUNK = 100;
+
+/** A profile's open sender and who uses it. */
+interface ProfilePool {
+  sender: MailSender;
+  /** Campaigns that sent through it and still have recipients queued. */
+  campaigns: Set<string>;
+  /** Send runs in progress. */
+  active: number;
+}
+
+/** One recipient's send outcome. */
+interface SendResult {
+  recipient: RecipientRow;
+  error: string | null;
+  at: string;
+}
+
 /** A tracking id: 32 random bytes (256 bits), base64url. */
 export const TRACKING_ID = /^[A-Za-z0-9_-]{43}$/;
 
@@ -77,6 +104,7 @@ function bad(field: string, message: string): VigilError {
 /** The campaign store and sender. */
 export class Campaigns {
   readonly #db: Kysely<AwarenessTables>;
+  readonly #pools = new Map<string, ProfilePool>();
   constructor(private readonly deps: CampaignDeps) {
     this.#db = deps.db.withTables<AwarenessTables>();
   }
@@ -162,21 +190,26 @@ export class Campaigns {
     const now = this.deps.clock.now();
     const scheduledAt = input.scheduledAt ? new Date(input.scheduledAt) : now;
     if (Number.isNaN(scheduledAt.getTime())) throw bad('scheduledAt', 'an ISO time');
-    const people = new Map<
-      string,
-      { id: string; name: string; email: string; job_role: string | null; department: string | null }
-    >();
-    const select = () =>
-      this.#db
+    const departments = input.departments ?? [];
+    const personIds = input.personIds ?? [];
+    // The active members of the groups, once each, read and written a page at a time: a
+    // campaign to the whole hospital never holds everyone in memory.
+    const page = (trx: Kysely<AwarenessTables>, after: string | null) => {
+      let q = trx
         .selectFrom('awareness_people')
         .select(['id', 'name', 'email', 'job_role', 'department'])
-        .where('status', '=', 'active');
-    if (input.departments?.length)
-      for (const p of await select().where('department', 'in', input.departments).execute())
-        people.set(p.id, p);
-    if (input.personIds?.length)
-      for (const p of await select().where('id', 'in', input.personIds).execute()) people.set(p.id, p);
-    if (!people.size) throw bad('departments', 'the groups hold no active person');
+        .where('status', '=', 'active')
+        .where((eb) =>
+          eb.or([
+            ...(departments.length ? [eb('department', 'in', departments)] : []),
+            ...(personIds.length ? [eb('id', 'in', personIds)] : []),
+          ]),
+        );
+      if (after !== null) q = q.where('id', '>', after);
+      return q.orderBy('id').limit(CREATE_PAGE).execute();
+    };
+    if (!departments.length && !personIds.length)
+      throw bad('departments', 'the groups hold no active person');
     const id = newId();
     const at = now.toISOString();
     const campaign: CampaignRow = {
@@ -193,34 +226,53 @@ export class Campaigns {
       created_at: at,
       completed_at: null,
     };
-    const recipients: RecipientRow[] = [...people.values()].map((p) => ({
-      id: newId(),
-      campaign_id: id,
-      person_id: p.id,
-      email: p.email,
-      first_name: splitName(p.name).firstName,
-      last_name: splitName(p.name).lastName,
-      position: p.job_role ?? '',
-      department: p.department,
-      tracking_id: randomToken(32),
-      status: 'queued',
-      sent_at: null,
-      error: null,
-      opened_at: null,
-      clicked_at: null,
-      submitted_at: null,
-      reported_at: null,
-      last_ip: null,
-      modified_at: at,
-    }));
-    await this.#db.transaction().execute(async (trx) => {
-      await trx.insertInto('awareness_campaigns').values(campaign).execute();
-      for (let i = 0; i < recipients.length; i += 200)
-        await trx
-          .insertInto('awareness_recipients')
-          .values(recipients.slice(i, i + 200))
-          .execute();
-    });
+    const empty = new Error('empty campaign');
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        await trx.insertInto('awareness_campaigns').values(campaign).execute();
+        let after: string | null = null;
+        let total = 0;
+        for (;;) {
+          const people = await page(trx, after);
+          if (!people.length) break;
+          after = people[people.length - 1]!.id;
+          total += people.length;
+          const recipients: RecipientRow[] = people.map((p) => {
+            const { firstName, lastName } = splitName(p.name);
+            return {
+              id: newId(),
+              campaign_id: id,
+              person_id: p.id,
+              email: p.email,
+              first_name: firstName,
+              last_name: lastName,
+              position: p.job_role ?? '',
+              department: p.department,
+              tracking_id: randomToken(32),
+              status: 'queued',
+              sent_at: null,
+              error: null,
+              opened_at: null,
+              clicked_at: null,
+              submitted_at: null,
+              reported_at: null,
+              last_ip: null,
+              modified_at: at,
+            };
+          });
+          for (let i = 0; i < recipients.length; i += 200)
+            await trx
+              .insertInto('awareness_recipients')
+              .values(recipients.slice(i, i + 200))
+              .execute();
+        }
+        // Nothing written when the groups are empty: the transaction is rolled back.
+        if (total === 0) throw empty;
+      });
+    } catch (err) {
+      if (err === empty) throw bad('departments', 'the groups hold no active person');
+      throw err;
+    }
     return this.get(id);
   }
 
@@ -261,6 +313,12 @@ export class Campaigns {
       .where('id', '=', id)
       .where('status', 'in', ['scheduled', 'sending'])
       .execute();
+    // Its profile's sender closes now unless another campaign or a send run still uses it.
+    for (const [profileId, pool] of this.#pools)
+      if (pool.campaigns.delete(id) && pool.active === 0 && pool.campaigns.size === 0) {
+        this.#pools.delete(profileId);
+        await pool.sender.close();
+      }
     return this.get(id);
   }
 
@@ -280,6 +338,44 @@ export class Campaigns {
     return attempted;
   }
 
+  /** Closes every open sender (the server stops). */
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    for (const p of pools) await p.sender.close();
+  }
+
+  /** How many profiles have a sender open now (tests: senders close when their campaigns end). */
+  openSenders(): number {
+    return this.#pools.size;
+  }
+
+  /** The profile's pooled sender, opened on first use and shared by its campaigns. */
+  #acquire(profile: ProfileRow, campaignId: string): ProfilePool {
+    let pool = this.#pools.get(profile.id);
+    if (!pool) {
+      pool = {
+        sender: this.deps.profiles.senderFor(profile, { pooled: true }),
+        campaigns: new Set(),
+        active: 0,
+      };
+      this.#pools.set(profile.id, pool);
+    }
+    pool.campaigns.add(campaignId);
+    pool.active++;
+    return pool;
+  }
+
+  /** Ends a send run; the sender closes once no campaign of the profile has anything left to send. */
+  async #release(profileId: string, pool: ProfilePool, campaignId: string, finished: boolean): Promise<void> {
+    pool.active--;
+    if (finished) pool.campaigns.delete(campaignId);
+    if (pool.active === 0 && pool.campaigns.size === 0 && this.#pools.get(profileId) === pool) {
+      this.#pools.delete(profileId);
+      await pool.sender.close();
+    }
+  }
+
   async #sendCampaign(c: CampaignRow, now: Date): Promise<number> {
     const template = await this.template(c.template_id);
     const profile = await this.deps.profiles.mustGetRow(c.profile_id);
@@ -297,62 +393,141 @@ export class Campaigns {
       .where('campaign_id', '=', c.id)
       .where('status', '!=', 'queued')
       .executeTakeFirstOrThrow();
-    const allowance = c.rate_per_minute * (minutes + 1) - Number(done.n);
+    let allowance = c.rate_per_minute * (minutes + 1) - Number(done.n);
     if (allowance <= 0) return 0;
-    const queued = await this.#db
-      .selectFrom('awareness_recipients')
-      .selectAll()
-      .where('campaign_id', '=', c.id)
-      .where('status', '=', 'queued')
-      .orderBy('id')
-      .limit(allowance)
-      .execute();
-    const sender = this.deps.profiles.senderFor(profile);
+    const pool = this.#acquire(profile, c.id);
+    // Twice the connections: each connection has its next message waiting when it frees up.
+    const workers = 2 * Math.max(1, this.deps.profiles.poolSize());
     let attempted = 0;
+    let finished = false;
     try {
-      for (const r of queued) {
-        const claimed = await this.#db
-          .updateTable('awareness_recipients')
-          .set({ status: 'sending' })
-          .where('id', '=', r.id)
-          .where('status', '=', 'queued')
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) !== 1) continue;
-        const cancelled = await this.#db
-          .selectFrom('awareness_campaigns')
-          .select('status')
-          .where('id', '=', c.id)
-          .executeTakeFirst();
-        if (cancelled?.status === 'cancelled') {
-          await this.#db
-            .updateTable('awareness_recipients')
-            .set({ status: 'queued' })
-            .where('id', '=', r.id)
+      // Reads and claims the next chunk: at most SEND_CHUNK recipients in memory at once.
+      const claimNext = async (): Promise<RecipientRow[] | null> => {
+        while (allowance > 0) {
+          const queued = await this.#db
+            .selectFrom('awareness_recipients')
+            .selectAll()
+            .where('campaign_id', '=', c.id)
+            .where('status', '=', 'queued')
+            .limit(Math.min(allowance, SEND_CHUNK))
             .execute();
-          break;
+          if (!queued.length) return null;
+          const status = await this.#db
+            .selectFrom('awareness_campaigns')
+            .select('status')
+            .where('id', '=', c.id)
+            .executeTakeFirst();
+          if (status?.status === 'cancelled') return null;
+          // Claim before sending: a claimed recipient is never claimed again, by this process or
+          // another, so nothing is sent twice even if a worker dies mid-send.
+          const claimed = await this.#db
+            .updateTable('awareness_recipients')
+            .set({ status: 'sending' })
+            .where(
+              'id',
+              'in',
+              queued.map((r) => r.id),
+            )
+            .where('status', '=', 'queued')
+            .returning('id')
+            .execute();
+          const mine = new Set(claimed.map((r) => r.id));
+          const batch = queued.filter((r) => mine.has(r.id));
+          allowance -= batch.length;
+          attempted += batch.length;
+          if (batch.length) return batch;
         }
-        attempted++;
+        return null;
+      };
+      // A pipeline: while one chunk is on the wire, the next is claimed and the previous recorded,
+      // so the connections are not left idle by the database work.
+      let next = claimNext();
+      let recorded: Promise<void> = Promise.resolve();
+      for (;;) {
+        const batch = await next;
+        if (!batch) break;
+        next = claimNext();
+        next.catch(() => {});
+        const [results] = await Promise.all([
+          this.#sendBatch(c, template, profile, batch, pool.sender, workers),
+          recorded,
+        ]);
+        recorded = this.#recordBatch(c, results);
+        recorded.catch(() => {});
+      }
+      await recorded;
+      const left = await this.#db
+        .selectFrom('awareness_recipients')
+        .select('id')
+        .where('campaign_id', '=', c.id)
+        .where('status', '=', 'queued')
+        .executeTakeFirst();
+      if (!left)
+        await this.#db
+          .updateTable('awareness_campaigns')
+          .set({ status: 'sent', completed_at: this.deps.clock.now().toISOString() })
+          .where('id', '=', c.id)
+          .where('status', '=', 'sending')
+          .execute();
+      const after = await this.#db
+        .selectFrom('awareness_campaigns')
+        .select('status')
+        .where('id', '=', c.id)
+        .executeTakeFirst();
+      finished = after?.status !== 'sending' && after?.status !== 'scheduled';
+    } finally {
+      await this.#release(profile.id, pool, c.id, finished);
+    }
+    return attempted;
+  }
+
+  /** Renders and sends a chunk through the pool, `workers` messages in flight at most. */
+  async #sendBatch(
+    c: CampaignRow,
+    template: PhishingTemplate,
+    profile: ProfileRow,
+    batch: RecipientRow[],
+    sender: MailSender,
+    workers: number,
+  ): Promise<SendResult[]> {
+    const results: SendResult[] = new Array(batch.length);
+    let next = 0;
+    const work = async () => {
+      while (next < batch.length) {
+        const i = next++;
+        const r = batch[i]!;
         const link = (kind: string, suffix = '') => `${c.base_url}/t/${kind}/${r.tracking_id}${suffix}`;
-        const message = renderTemplate(template, {
-          firstName: r.first_name,
-          lastName: r.last_name,
-          name: `${r.first_name} ${r.last_name}`.trim(),
-          email: r.email,
-          position: r.position,
-          department: r.department ?? '',
-          trackingLink: link('c'),
-          reportLink: link('r'),
-          pixelUrl: link('o', '.gif'),
-          from: profile.from_address,
-        });
-        const at = this.deps.clock.now().toISOString();
         let error: string | null = null;
         try {
+          const message = renderTemplate(template, {
+            firstName: r.first_name,
+            lastName: r.last_name,
+            name: `${r.first_name} ${r.last_name}`.trim(),
+            email: r.email,
+            position: r.position,
+            department: r.department ?? '',
+            trackingLink: link('c'),
+            reportLink: link('r'),
+            pixelUrl: link('o', '.gif'),
+            from: profile.from_address,
+          });
           await sender.send({ from: profile.from_address, to: r.email, ...message });
         } catch (err) {
           error = (err instanceof Error ? err.message : String(err)).slice(0, 500);
         }
-        await this.#db
+        results[i] = { recipient: r, error, at: this.deps.clock.now().toISOString() };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(workers, batch.length) }, work));
+    return results;
+  }
+
+  /** Records a chunk's outcomes (one transaction) and publishes their events. */
+  async #recordBatch(c: CampaignRow, results: SendResult[]): Promise<void> {
+    if (!results.length) return;
+    await this.#db.transaction().execute(async (trx) => {
+      for (const { recipient: r, error, at } of results)
+        await trx
           .updateTable('awareness_recipients')
           .set(
             error
@@ -361,55 +536,38 @@ export class Campaigns {
           )
           .where('id', '=', r.id)
           .execute();
-        await this.#db
+      const events = results.map(({ recipient: r, error, at }) => ({
+        id: newId(),
+        campaign_id: c.id,
+        recipient_id: r.id,
+        person_id: r.person_id,
+        kind: error ? ('error' as const) : ('sent' as const),
+        scanner: 0,
+        time: at,
+        ip: null,
+        user_agent: null,
+        detail: error ? JSON.stringify({ error }) : null,
+      }));
+      for (let i = 0; i < events.length; i += 100)
+        await trx
           .insertInto('awareness_phish_events')
-          .values({
-            id: newId(),
-            campaign_id: c.id,
-            recipient_id: r.id,
-            person_id: r.person_id,
-            kind: error ? 'error' : 'sent',
-            scanner: 0,
-            time: at,
-            ip: null,
-            user_agent: null,
-            detail: error ? JSON.stringify({ error }) : null,
-          })
+          .values(events.slice(i, i + 100))
           .execute();
-        await publishAll(
-          this.deps.bus,
-          [
-            {
-              kind: error ? AWARENESS_EVENTS.sendFailed : AWARENESS_EVENTS.sent,
-              severity: error ? 'low' : 'info',
-              data: {
-                campaignId: c.id,
-                recipientId: r.id,
-                personId: r.person_id,
-                ...(error ? { error } : {}),
-              },
-            },
-          ],
-          new Date(at),
-        );
-      }
-    } finally {
-      await sender.close();
-    }
-    const left = await this.#db
-      .selectFrom('awareness_recipients')
-      .select('id')
-      .where('campaign_id', '=', c.id)
-      .where('status', '=', 'queued')
-      .executeTakeFirst();
-    if (!left)
-      await this.#db
-        .updateTable('awareness_campaigns')
-        .set({ status: 'sent', completed_at: this.deps.clock.now().toISOString() })
-        .where('id', '=', c.id)
-        .where('status', '=', 'sending')
-        .execute();
-    return attempted;
+    });
+    await publishAll(
+      this.deps.bus,
+      results.map(({ recipient: r, error }) => ({
+        kind: error ? AWARENESS_EVENTS.sendFailed : AWARENESS_EVENTS.sent,
+        severity: error ? ('low' as const) : ('info' as const),
+        data: {
+          campaignId: c.id,
+          recipientId: r.id,
+          personId: r.person_id,
+          ...(error ? { error } : {}),
+        },
+      })),
+      new Date(results[results.length - 1]!.at),
+    );
   }
 }
 

@@ -51,6 +51,8 @@ export type Person = {
   status: EmploymentStatus;
   startDate: string | null;
   consoleUserId: string | null;
+  /** The identity provider's id for the person (SCIM `externalId`), or null. */
+  externalId: string | null;
   createdAt: string;
   updatedAt: string;
 };
@@ -65,6 +67,7 @@ export type NewPerson = {
   status?: EmploymentStatus;
   startDate?: string | null;
   consoleUserId?: string | null;
+  externalId?: string | null;
 };
 
 /** Fields to change; `undefined` leaves a field as it is, `null` clears it. */
@@ -107,6 +110,7 @@ export function toPerson(row: PersonRow): Person {
     status: row.status,
     startDate: row.start_date,
     consoleUserId: row.console_user_id,
+    externalId: row.external_id ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -207,6 +211,7 @@ export class Directory {
       status,
       start_date: v.startDate ?? null,
       console_user_id: v.consoleUserId ?? null,
+      external_id: v.externalId ?? null,
       created_at: now,
       updated_at: now,
     };
@@ -309,6 +314,7 @@ export class Directory {
           manager_id: merged.managerId ?? null,
           start_date: v.startDate ?? null,
           console_user_id: v.consoleUserId ?? null,
+          external_id: v.externalId ?? null,
           updated_at: this.deps.clock.now().toISOString(),
         })
         .where('id', '=', id)
@@ -467,6 +473,7 @@ export class Directory {
               email_key: r.key,
               manager_id: null,
               console_user_id: null,
+              external_id: null,
               created_at: now,
               updated_at: now,
             };
@@ -626,6 +633,7 @@ function validatePerson(input: NewPerson | Person): {
   jobRole?: string | null;
   startDate?: string | null;
   consoleUserId?: string | null;
+  externalId?: string | null;
 } {
   const name = (input.name ?? '').trim();
   const email = (input.email ?? '').trim();
@@ -633,6 +641,8 @@ function validatePerson(input: NewPerson | Person): {
   const jobRole = input.jobRole?.trim() || null;
   const startDate = input.startDate?.trim() || null;
   const consoleUserId = input.consoleUserId?.trim() || null;
+  // As the identity provider sent it (case and all): it is compared exactly.
+  const externalId = input.externalId || null;
   const problems = [
     checkText(name, 'name', LIMITS.name, true),
     checkEmail(email),
@@ -640,9 +650,10 @@ function validatePerson(input: NewPerson | Person): {
     checkText(jobRole ?? '', 'jobRole', LIMITS.jobRole, false),
     startDate ? checkDate(startDate, 'startDate') : null,
     checkText(consoleUserId ?? '', 'consoleUserId', 64, false),
+    checkText(externalId ?? '', 'externalId', 255, false),
   ].filter((p): p is FieldProblem => p !== null);
   if (problems[0]) throw fieldError(problems[0]);
-  return { name, email, department, jobRole, startDate, consoleUserId };
+  return { name, email, department, jobRole, startDate, consoleUserId, externalId };
 }
 
 function fieldError(p: FieldProblem): VigilError {

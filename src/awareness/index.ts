@@ -57,8 +57,10 @@ export { escapeHtml, renderMarkdown, safeHref } from './markdown.js';
 export { landingHtml, notAvailableHtml, PIXEL_GIF, reportedHtml, teachingHtml } from './pages.js';
 export { type LandingPage, PhishingLibrary, type PhishingTemplate } from './phishing-library.js';
 export {
+  DEFAULT_SENDING_LIMITS,
   type NewProfile,
   type SenderFactory,
+  type SendingLimits,
   type SendingProfile,
   SendingProfiles,
 } from './phishing-profiles.js';

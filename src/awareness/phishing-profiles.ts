@@ -44,6 +44,16 @@ export interface NewProfile {
 /** Builds a sender from settings (nodemailer by default; tests may count connections). */
 export type SenderFactory = (settings: SmtpSettings) => MailSender;
 
+/** Limits of the pooled connections campaigns send through. */
+export interface SendingLimits {
+  /** SMTP connections open at once per sending profile. */
+  maxConnections: number;
+  /** Messages sent on one connection before it is replaced. */
+  maxMessagesPerConnection: number;
+}
+
+export const DEFAULT_SENDING_LIMITS: SendingLimits = { maxConnections: 5, maxMessagesPerConnection: 100 };
+
 function toProfile(r: ProfileRow): SendingProfile {
   return {
     id: r.id,
@@ -66,7 +76,13 @@ const aad = (id: string) => `awareness_profiles:${id}:password`;
 export class SendingProfiles {
   readonly #db: Kysely<AwarenessTables>;
   constructor(
-    private readonly deps: { db: AnyDb; keys: KeyRing; clock: Clock; senderFactory?: SenderFactory },
+    private readonly deps: {
+      db: AnyDb;
+      keys: KeyRing;
+      clock: Clock;
+      senderFactory?: SenderFactory;
+      sending?: SendingLimits;
+    },
   ) {
     this.#db = deps.db.withTables<AwarenessTables>();
   }
@@ -120,8 +136,18 @@ export class SendingProfiles {
     return row;
   }
 
-  /** Opens a sender for a profile (the password is unsealed only here). */
-  senderFor(row: ProfileRow): MailSender {
+  /** Messages a campaign keeps in flight at once: one per pooled connection. */
+  poolSize(): number {
+    return (this.deps.sending ?? DEFAULT_SENDING_LIMITS).maxConnections;
+  }
+
+  /**
+   * Opens a sender for a profile (the password is unsealed only here): pooled for campaigns
+   * (`maxConnections` connections reused for up to `maxMessagesPerConnection` messages each),
+   * one connection per message otherwise. Close it when done.
+   */
+  senderFor(row: ProfileRow, options: { pooled?: boolean } = {}): MailSender {
+    const limits = this.deps.sending ?? DEFAULT_SENDING_LIMITS;
     const settings: SmtpSettings = {
       host: row.host,
       port: row.port,
@@ -131,6 +157,14 @@ export class SendingProfiles {
         ? this.deps.keys.open(row.password_sealed, aad(row.id)).toString('utf8')
         : null,
       verifyTls: row.verify_tls === 1,
+      ...(options.pooled
+        ? {
+            pool: {
+              maxConnections: limits.maxConnections,
+              maxMessages: limits.maxMessagesPerConnection,
+            },
+          }
+        : {}),
     };
     return (this.deps.senderFactory ?? createSmtpSender)(settings);
   }

@@ -49,55 +49,59 @@ export async function sendDueReminders(
   const summary: ReminderSummary = { reminders: 0, overdue: 0, failed: 0, noMailer: false };
   const mailer = await deps.mailer();
   if (!mailer) return { ...summary, noMailer: true };
-  const db: Kysely<AwarenessTables> = deps.db.withTables<AwarenessTables>();
-  const nowIso = now.toISOString();
-  const soon = new Date(now.getTime() + REMINDER_DAYS * 86_400_000).toISOString();
-  const rows = await db
-    .selectFrom('awareness_enrolments as e')
-    .innerJoin('awareness_people as p', 'p.id', 'e.person_id')
-    .select([
-      'e.id',
-      'e.course_id',
-      'e.due_at',
-      'e.reminded_at',
-      'e.overdue_notified_at',
-      'p.name',
-      'p.email',
-    ])
-    .where('e.status', '!=', 'passed')
-    .where('p.status', '=', 'active')
-    .where('e.due_at', '<=', soon)
-    .where((eb) => eb.or([eb('e.reminded_at', 'is', null), eb('e.overdue_notified_at', 'is', null)]))
-    .execute();
-  for (const r of rows) {
-    const overdue = r.due_at < nowIso;
-    const column = overdue ? 'overdue_notified_at' : 'reminded_at';
-    if ((overdue ? r.overdue_notified_at : r.reminded_at) !== null) continue;
-    // Claim first: a concurrent run that loses the race sends nothing.
-    const claimed = await db
-      .updateTable('awareness_enrolments')
-      .set({ [column]: nowIso })
-      .where('id', '=', r.id)
-      .where(column, 'is', null)
-      .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== 1) continue;
-    const title = clean(deps.curriculum.get(r.course_id)?.title ?? r.course_id);
-    const due = r.due_at.slice(0, 10);
-    const link = deps.baseUrl ? `\n\nOpen it here: ${deps.baseUrl.replace(/\/+$/, '')}/training` : '';
-    try {
-      await mailer.sender.send({
-        from: mailer.from,
-        to: clean(r.email),
-        subject: overdue
-          ? `Overdue: security training "${title}"`
-          : `Reminder: security training "${title}" is due ${due}`,
-        text: `Hello ${clean(r.name)},\n\n${overdue ? `Your security training "${title}" was due on ${due} and is now overdue. Please complete it as soon as you can.` : `Your security training "${title}" is due on ${due}.`}${link}\n\nThank you.`,
-      });
-      if (overdue) summary.overdue++;
-      else summary.reminders++;
-    } catch {
-      summary.failed++;
+  try {
+    const db: Kysely<AwarenessTables> = deps.db.withTables<AwarenessTables>();
+    const nowIso = now.toISOString();
+    const soon = new Date(now.getTime() + REMINDER_DAYS * 86_400_000).toISOString();
+    const rows = await db
+      .selectFrom('awareness_enrolments as e')
+      .innerJoin('awareness_people as p', 'p.id', 'e.person_id')
+      .select([
+        'e.id',
+        'e.course_id',
+        'e.due_at',
+        'e.reminded_at',
+        'e.overdue_notified_at',
+        'p.name',
+        'p.email',
+      ])
+      .where('e.status', '!=', 'passed')
+      .where('p.status', '=', 'active')
+      .where('e.due_at', '<=', soon)
+      .where((eb) => eb.or([eb('e.reminded_at', 'is', null), eb('e.overdue_notified_at', 'is', null)]))
+      .execute();
+    for (const r of rows) {
+      const overdue = r.due_at < nowIso;
+      const column = overdue ? 'overdue_notified_at' : 'reminded_at';
+      if ((overdue ? r.overdue_notified_at : r.reminded_at) !== null) continue;
+      // Claim first: a concurrent run that loses the race sends nothing.
+      const claimed = await db
+        .updateTable('awareness_enrolments')
+        .set({ [column]: nowIso })
+        .where('id', '=', r.id)
+        .where(column, 'is', null)
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) continue;
+      const title = clean(deps.curriculum.get(r.course_id)?.title ?? r.course_id);
+      const due = r.due_at.slice(0, 10);
+      const link = deps.baseUrl ? `\n\nOpen it here: ${deps.baseUrl.replace(/\/+$/, '')}/training` : '';
+      try {
+        await mailer.sender.send({
+          from: mailer.from,
+          to: clean(r.email),
+          subject: overdue
+            ? `Overdue: security training "${title}"`
+            : `Reminder: security training "${title}" is due ${due}`,
+          text: `Hello ${clean(r.name)},\n\n${overdue ? `Your security training "${title}" was due on ${due} and is now overdue. Please complete it as soon as you can.` : `Your security training "${title}" is due on ${due}.`}${link}\n\nThank you.`,
+        });
+        if (overdue) summary.overdue++;
+        else summary.reminders++;
+      } catch {
+        summary.failed++;
+      }
     }
+    return summary;
+  } finally {
+    await mailer.sender.close();
   }
-  return summary;
 }

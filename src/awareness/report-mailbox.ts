@@ -6,6 +6,10 @@
  * as `message/rfc822` (nested up to three levels) and inline forwards; the tracking id of a
  * simulation is found in its links and a "reported" event is recorded for that recipient.
  *
+ * With a certificate and key (`tls`), the endpoint offers STARTTLS so the relay can encrypt the
+ * forwarded mail (which holds whatever staff forwarded); without them it speaks plain SMTP only and
+ * does not advertise STARTTLS (never a built-in test certificate).
+ *
  * Every accepted message gets the same answer, whether it held a known id, a forged one or none,
  * so the endpoint tells a prober nothing. Messages are bounded in size (refused with 552 beyond),
  * connections in number and time; nothing of a message is stored, only the event.
@@ -25,6 +29,8 @@ export interface ReportMailboxOptions {
   /** Recipient addresses accepted (lower case); empty accepts any (the relay decides). */
   recipients?: readonly string[];
   maxClients?: number;
+  /** PEM certificate (chain) and private key: STARTTLS is offered when given. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** Called for each message handled (logging, tests); never sees message content. */
   onReport?: (outcome: { reported: number }) => void;
   onError?: (err: Error) => void;
@@ -32,6 +38,8 @@ export interface ReportMailboxOptions {
 
 export interface ReportMailbox {
   port: number;
+  /** Whether STARTTLS is offered. */
+  starttls: boolean;
   close(): Promise<void>;
 }
 
@@ -90,8 +98,9 @@ export async function startReportMailbox(
     authOptional: true,
     // No reverse DNS of each client: slow, and nothing here uses the name.
     disableReverseLookup: true,
-    // A relay inside the hospital delivers here; TLS is the relay's connection to configure.
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    // A relay inside the hospital delivers here (no AUTH); STARTTLS only with a real certificate.
+    disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(options.tls ? { secure: false, cert: options.tls.cert, key: options.tls.key } : {}),
     maxClients: options.maxClients ?? 20,
     socketTimeout: 60_000,
     closeTimeout: 5_000,
@@ -133,6 +142,7 @@ export async function startReportMailbox(
   });
   return {
     port: (server.server.address() as AddressInfo).port,
+    starttls: Boolean(options.tls),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

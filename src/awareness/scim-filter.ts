@@ -9,7 +9,15 @@
 import { VigilError } from '../core/index.js';
 
 /** The attributes a filter may compare, as the directory stores them. */
-export type FilterField = 'id' | 'email' | 'name' | 'jobRole' | 'department' | 'managerId' | 'active';
+export type FilterField =
+  | 'id'
+  | 'externalId'
+  | 'email'
+  | 'name'
+  | 'jobRole'
+  | 'department'
+  | 'managerId'
+  | 'active';
 
 /** One `attribute eq value` of a filter; all of a filter's comparisons must hold. */
 export interface FilterTerm {
@@ -46,6 +54,7 @@ const invalid = (message: string) => scimError(400, 'invalidFilter', `filter: ${
 /** Attribute names (lower case, core schema prefix removed) to stored fields. */
 const FIELDS: Record<string, FilterField> = {
   id: 'id',
+  externalid: 'externalId',
   username: 'email',
   emails: 'email',
   'emails.value': 'email',
@@ -148,7 +157,7 @@ export function parseFilter(filter: string): FilterTerm[] {
     const field = FIELDS[normalizeAttribute(attr.text)];
     if (!field)
       throw invalid(
-        `attribute "${attr.text}" cannot be filtered on; use userName, emails.value, id, displayName, title, active, or the enterprise department or manager`,
+        `attribute "${attr.text}" cannot be filtered on; use userName, emails.value, id, externalId, displayName, title, active, or the enterprise department or manager`,
       );
     if (!value) throw invalid(`expected a value after ${attr.text} eq`);
     if (field === 'active') {

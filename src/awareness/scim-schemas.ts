@@ -111,6 +111,9 @@ function userSchema(base: string) {
         ],
       }),
       attr('displayName', 'The name (mirrors name.formatted)'),
+      attr('externalId', "The identity provider's own id for the person, kept exactly as sent", {
+        caseExact: true,
+      }),
       attr('title', 'The job role'),
       attr('emails', 'The work address; always equal to userName', {
         type: 'complex',

@@ -10,6 +10,7 @@
  * | `name.formatted` / `givenName familyName` / `displayName` | name                      |
  * | `title`                                  | job role                                    |
  * | enterprise `department`, `manager.value` | department, manager (a person id)           |
+ * | `externalId`                             | the provider's own id, kept exactly as sent (filterable with `eq`, case-sensitive) |
  * | `active`                                 | `false` = terminated; `true` re-activates a terminated person (leave stays leave) |
  *
  * Becoming inactive (PATCH/PUT `active: false`, or DELETE) sets the person terminated through the
@@ -17,8 +18,7 @@
  * the rest of Vigil revokes them the same way. DELETE terminates rather than erases (training and
  * phishing records stay for audit); the user stays readable with `active: false`.
  *
- * Standard User attributes that are not stored (phone numbers, addresses, locale, `externalId`,
- * `password`…) are accepted and ignored, as RFC 7644 allows; names that are no User attribute,
+ * Standard User attributes that are not stored (phone numbers, addresses, locale, `password`…) are accepted and ignored, as RFC 7644 allows; names that are no User attribute,
  * extension schemas other than the enterprise one and writes to `id` or `meta` are refused.
  */
 import type { Kysely, SelectQueryBuilder } from 'kysely';
@@ -53,6 +53,7 @@ export const SCIM_MAX_OPERATIONS = 100;
 export interface ScimUser {
   schemas: string[];
   id: string;
+  externalId?: string;
   userName: string;
   name: { formatted: string; givenName: string; familyName: string };
   displayName: string;
@@ -78,13 +79,13 @@ interface Desired {
   jobRole: string | null;
   department: string | null;
   managerId: string | null;
+  externalId: string | null;
   /** Undefined leaves the status as it is. */
   active?: boolean;
 }
 
 /** Standard User attributes (RFC 7643 §4.1) accepted and not stored. */
 const IGNORED = new Set([
-  'externalid',
   'nickname',
   'profileurl',
   'usertype',
@@ -164,12 +165,14 @@ class Draft {
   jobRole: string | null;
   department: string | null;
   managerId: string | null;
+  externalId: string | null;
   active: boolean | undefined = undefined;
   constructor(private readonly current: Person | null) {
     this.email = current?.email ?? '';
     this.jobRole = current?.jobRole ?? null;
     this.department = current?.department ?? null;
     this.managerId = current?.managerId ?? null;
+    this.externalId = current?.externalId ?? null;
   }
 
   /** Sets (add/replace) or clears (remove: `value` undefined) one attribute by its normalized path. */
@@ -207,6 +210,12 @@ class Draft {
       }
       case 'title':
         this.jobRole = remove ? null : text(value, 'title', true);
+        return;
+      case 'externalid':
+        // caseExact (RFC 7643 §3.1): kept exactly as sent, not trimmed or lower-cased.
+        if (remove || value === null) this.externalId = null;
+        else if (typeof value !== 'string') throw bad('invalidValue', 'externalId: expected a string');
+        else this.externalId = value || null;
         return;
       case 'emails':
       case 'emails.value':
@@ -271,6 +280,7 @@ class Draft {
       jobRole: this.jobRole,
       department: this.department,
       managerId: this.managerId,
+      externalId: this.externalId,
       ...(this.active !== undefined ? { active: this.active } : {}),
     };
   }
@@ -309,6 +319,7 @@ export class ScimUsers {
     return {
       schemas: hasEnterprise ? [SCIM_CORE_USER, SCIM_ENTERPRISE_USER] : [SCIM_CORE_USER],
       id: p.id,
+      ...(p.externalId ? { externalId: p.externalId } : {}),
       userName: p.email,
       name: { formatted: p.name, givenName: firstName, familyName: lastName },
       displayName: p.name,
@@ -378,6 +389,7 @@ export class ScimUsers {
           jobRole: d.jobRole,
           department: d.department,
           managerId: d.managerId,
+          externalId: d.externalId,
           status: d.active === false ? 'terminated' : 'active',
         },
         actor,
@@ -396,6 +408,7 @@ export class ScimUsers {
     draft.jobRole = null;
     draft.department = null;
     draft.managerId = null;
+    draft.externalId = null;
     draft.email = '';
     draft.setAll(body);
     return this.toUser(await this.#apply(current, draft.desired(), actor), base);
@@ -453,6 +466,7 @@ export class ScimUsers {
         jobRole: d.jobRole,
         department: d.department,
         managerId: d.managerId,
+        externalId: d.externalId,
       }),
     );
     if (d.active === false && person.status !== 'terminated')
@@ -503,6 +517,9 @@ function applyTerm(q: PeopleSelect, t: FilterTerm): PeopleSelect {
       return q.where('email_key', '=', String(v).trim().toLowerCase());
     case 'id':
       return q.where('id', '=', String(v));
+    case 'externalId':
+      // caseExact: compared as stored.
+      return q.where('external_id', '=', String(v));
     case 'managerId':
       return q.where('manager_id', '=', String(v));
     case 'name':

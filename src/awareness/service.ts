@@ -19,7 +19,7 @@ import {
 import { Curriculum } from './courses.js';
 import { Directory, type DirectoryDeps, type Person } from './directory.js';
 import { PhishingLibrary } from './phishing-library.js';
-import { type SenderFactory, SendingProfiles } from './phishing-profiles.js';
+import { type SenderFactory, type SendingLimits, SendingProfiles } from './phishing-profiles.js';
 import { PhishingReports } from './phishing-reports.js';
 import { type ReminderSummary, sendDueReminders } from './reminders.js';
 import { RiskView } from './risk.js';
@@ -34,6 +34,8 @@ export interface AwarenessDeps extends DirectoryDeps {
   curriculum?: Curriculum;
   library?: PhishingLibrary;
   senderFactory?: SenderFactory;
+  /** Pooled SMTP connections per sending profile for campaigns (defaults: 5, 100 messages each). */
+  sending?: SendingLimits;
   /** The console's public URL, for links in reminder mail (optional). */
   consoleUrl?: string;
 }
@@ -69,6 +71,8 @@ export interface Awareness {
   completionsCsv(personIds?: string[]): Promise<string>;
   xapi(activityBase: string, personIds?: string[]): Promise<XapiStatement[]>;
   clock: Clock;
+  /** Closes the campaign senders still open (the server stops). */
+  close(): Promise<void>;
 }
 
 /** Builds the awareness domain. Without a curriculum or library, both are empty. */
@@ -103,6 +107,7 @@ export function createAwareness(deps: AwarenessDeps): Awareness {
     roster: new Roster({ db: deps.db, training, risk, reports }),
     scim: new ScimUsers({ db: deps.db, directory }),
     clock: deps.clock,
+    close: () => campaigns.close(),
     async sendDueReminders(now) {
       await training.expand();
       return sendDueReminders(

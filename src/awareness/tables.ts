@@ -29,6 +29,8 @@ export type PersonRow = {
   start_date: string | null;
   /** The identity domain's user id, when the person has a console account. */
   console_user_id: string | null;
+  /** The identity provider's own id for the person (SCIM `externalId`), as it sent it. */
+  external_id: string | null;
   created_at: string;
   updated_at: string;
 };
@@ -71,4 +73,15 @@ export const awarenessMigrations: Migration[] = [
   },
   trainingMigration,
   phishingMigration,
+  {
+    id: 'awareness-0004-external-id',
+    async up(db) {
+      await db.schema.alterTable('awareness_people').addColumn('external_id', 'text').execute();
+      await db.schema
+        .createIndex('awareness_people_external_id')
+        .on('awareness_people')
+        .column('external_id')
+        .execute();
+    },
+  },
 ];

@@ -158,7 +158,8 @@ export class Training {
       created_at: now,
     }));
     await this.#db.insertInto('awareness_assignments').values(rows).execute();
-    await this.expand();
+    // Only the new assignments: one just-in-time course per phishing click must not walk them all.
+    await this.expand(rows);
     return rows.map(toAssignment);
   }
 
@@ -175,11 +176,12 @@ export class Training {
   /**
    * Creates missing enrolments: for each assignment, each active target person without an
    * enrolment yet gets one due at the assignment's date (or now, if they joined after it). The
-   * unique index makes a concurrent expansion harmless. Returns how many were created.
+   * unique index makes a concurrent expansion harmless. Returns how many were created. Without
+   * `only`, every assignment (the periodic run, for people who joined a department since).
    */
-  async expand(): Promise<number> {
+  async expand(only?: readonly AssignmentRow[]): Promise<number> {
     const now = this.deps.clock.now();
-    const assignments = await this.#db.selectFrom('awareness_assignments').selectAll().execute();
+    const assignments = only ?? (await this.#db.selectFrom('awareness_assignments').selectAll().execute());
     let created = 0;
     const events: Array<{ personId: string; courseId: string; dueAt: string }> = [];
     for (const a of assignments) {

@@ -354,4 +354,63 @@ describe('phishing campaign through a real SMTP server', () => {
     const carol = await services.awareness.risk.recompute(people.carol!);
     expect(carol.reasons.map((r) => r.code)).toContain('training-overdue');
   });
+  it('a click on a campaign without a landing page lands on the teaching page and assigns the course', async () => {
+    const frank = await services.awareness.directory.create({
+      name: 'Frank Ito',
+      email: 'frank@hospital.example',
+      department: 'Radiology',
+    });
+    const [profile] = await services.awareness.profiles.list();
+    const c = await services.awareness.campaigns.create({
+      name: 'radiology',
+      templateId: 'shared-document',
+      landingId: null,
+      profileId: profile!.id,
+      baseUrl: 'https://vigil.hospital.example',
+      departments: ['Radiology'],
+    });
+    expect(c.landingId).toBeNull();
+    expect(await services.awareness.sendDueCampaigns()).toBe(1);
+    const raw = sink.messages.find((m) => m.to[0] === 'frank@hospital.example')!.raw;
+    const id = /\/t\/c\/([A-Za-z0-9_-]{43})/.exec(parseMessage(raw).decoded)![1]!;
+    clock.advance(30_000);
+    const click = await app.inject({ method: 'GET', url: `/t/c/${id}`, headers: { 'user-agent': BROWSER } });
+    expect(click.headers.location).toBe(`/t/l/${id}`);
+    const page = await app.inject({ method: 'GET', url: `/t/l/${id}`, headers: { 'user-agent': BROWSER } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('This was a phishing simulation');
+    expect(page.body).not.toContain('<form');
+    const template = await services.awareness.campaigns.template('shared-document');
+    expect(template!.signs.length).toBeGreaterThan(0);
+    for (const sign of template!.signs.slice(0, 2))
+      expect(page.body).toContain(sign.replace(/&/g, '&amp;').replace(/'/g, '&#39;').replace(/"/g, '&quot;'));
+    expect(page.body).toContain('Phishing and social engineering');
+    expect(page.body).toContain('href="https://vigil.hospital.example/training"');
+    expect(await services.awareness.training.enrolmentsOf([frank.id])).toEqual([
+      expect.objectContaining({ courseId: 'phishing-and-social-engineering', status: 'assigned' }),
+    ]);
+    const risk = await services.awareness.risk.recompute(frank.id);
+    expect(risk.reasons.map((r) => r.code)).toEqual(['phishing-click']);
+  });
+
+  it('rate-limits the tracking routes per address, the same for known and forged ids', async () => {
+    const known = links.get('carol')!;
+    const forged = `/t/o/${'B'.repeat(43)}.gif`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 320; i++)
+      statuses.push(
+        (await app.inject({ method: 'GET', url: forged, remoteAddress: '192.0.2.77' })).statusCode,
+      );
+    expect(statuses.slice(0, 250).every((s) => s === 200)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+    // The budget is per route and address: the known id's pixel is refused the same way.
+    const knownRes = await app.inject({ method: 'GET', url: known.pixel, remoteAddress: '192.0.2.77' });
+    const forgedRes = await app.inject({ method: 'GET', url: forged, remoteAddress: '192.0.2.77' });
+    expect(knownRes.statusCode).toBe(429);
+    expect(forgedRes.statusCode).toBe(429);
+    // Another address is not affected.
+    expect((await app.inject({ method: 'GET', url: forged, remoteAddress: '192.0.2.78' })).statusCode).toBe(
+      200,
+    );
+  });
 });

@@ -173,6 +173,83 @@ describe('SCIM 2.0 Users', () => {
     expect((await scim('GET', '/Users?count=0')).json()).toMatchObject({ totalResults: 2, itemsPerPage: 0 });
   });
 
+  it('stores, returns and filters externalId exactly, and PATCH/PUT change or clear it', async () => {
+    const res = await scim('POST', '/Users', user('ext@h.example', { externalId: 'Entra-0f3a-AB12' }));
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as string;
+    expect(res.json().externalId).toBe('Entra-0f3a-AB12');
+    expect((await scim('GET', `/Users/${id}`)).json().externalId).toBe('Entra-0f3a-AB12');
+    expect((await f.services.awareness.directory.get(id))!.externalId).toBe('Entra-0f3a-AB12');
+    const byExt = (v: string) => scim('GET', `/Users?filter=${encodeURIComponent(`externalId eq "${v}"`)}`);
+    const found = (await byExt('Entra-0f3a-AB12')).json();
+    expect(found.totalResults).toBe(1);
+    expect(found.Resources[0]).toMatchObject({ id, externalId: 'Entra-0f3a-AB12' });
+    // caseExact (RFC 7643 §3.1): another case is another id.
+    expect((await byExt('entra-0f3a-ab12')).json().totalResults).toBe(0);
+    const both = await scim(
+      'GET',
+      `/Users?filter=${encodeURIComponent('externalId eq "Entra-0f3a-AB12" and userName eq "EXT@h.example"')}`,
+    );
+    expect(both.json().totalResults).toBe(1);
+    // Users without one do not show the attribute.
+    expect((await scim('GET', `/Users/${noraId}`)).json()).not.toHaveProperty('externalId');
+
+    let patched = await scim('PATCH', `/Users/${id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'replace', path: 'externalId', value: 'okta-00u1' }],
+    });
+    expect(patched.json().externalId).toBe('okta-00u1');
+    expect((await byExt('okta-00u1')).json().totalResults).toBe(1);
+    expect((await byExt('Entra-0f3a-AB12')).json().totalResults).toBe(0);
+    patched = await scim('PATCH', `/Users/${id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'replace', value: { externalId: 'okta-00u2' } }],
+    });
+    expect(patched.json().externalId).toBe('okta-00u2');
+    patched = await scim('PATCH', `/Users/${id}`, {
+      schemas: [PATCH],
+      Operations: [{ op: 'remove', path: 'externalId' }],
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).not.toHaveProperty('externalId');
+    expect((await f.services.awareness.directory.get(id))!.externalId).toBeNull();
+
+    // PUT replaces: given, it is stored; left out, it is cleared.
+    const put = await scim('PUT', `/Users/${id}`, { ...user('ext@h.example'), externalId: 'put-1' });
+    expect(put.json().externalId).toBe('put-1');
+    const cleared = await scim('PUT', `/Users/${id}`, user('ext@h.example'));
+    expect(cleared.json()).not.toHaveProperty('externalId');
+
+    // Bad values are refused and change nothing.
+    for (const value of [42, 'line\r\nbreak', 'x'.repeat(300)])
+      expectError(
+        await scim('PATCH', `/Users/${id}`, {
+          schemas: [PATCH],
+          Operations: [{ op: 'replace', path: 'externalId', value }],
+        }),
+        400,
+        'invalidValue',
+      );
+    expectError(
+      await scim('POST', '/Users', user('ext2@h.example', { externalId: { id: 1 } })),
+      400,
+      'invalidValue',
+    );
+    expect((await f.services.awareness.directory.get(id))!.externalId).toBeNull();
+    // The discovery document describes it.
+    const schema = (await scim('GET', `/Schemas/${SCIM_CORE_USER}`)).json();
+    expect(schema.attributes.find((a: { name: string }) => a.name === 'externalId')).toMatchObject({
+      caseExact: true,
+      mutability: 'readWrite',
+    });
+    // Removed again so the counts of the later tests hold.
+    await f.services.database.db
+      .withTables<{ awareness_people: { id: string } }>()
+      .deleteFrom('awareness_people')
+      .where('id', '=', id)
+      .execute();
+  });
+
   it('refuses filters it cannot answer exactly, never answering a wrong list', async () => {
     const cases: Array<[string, RegExp]> = [
       ['userName co "nora"', /operator "co" is not supported/],
@@ -181,7 +258,8 @@ describe('SCIM 2.0 Users', () => {
       ['not (userName eq "a")', /not/],
       ['(userName eq "a")', /grouping/],
       ['emails[type eq "work"].value eq "a"', /value paths/],
-      ['externalId eq "123"', /cannot be filtered/],
+      ['nickName eq "nora"', /cannot be filtered/],
+      ['externalId co "entra"', /"co" is not supported/],
       ['userName eq nora', /quoted string/],
       ['userName eq "unterminated', /not closed/],
       ['userName foo "a"', /unknown operator/],

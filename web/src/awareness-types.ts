@@ -132,6 +132,8 @@ export interface Person {
   status: EmploymentStatus;
   startDate: string | null;
   consoleUserId: string | null;
+  /** The identity provider's id (SCIM externalId), when provisioned through SCIM. */
+  externalId: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -48,7 +48,8 @@ export const awarenessTrackingRoutes: FastifyPluginAsyncZod<{ awareness: Awarene
       return null;
     }
   };
-  const trainingUrl = null;
+  // The console's training page, on the public address the campaign's links use.
+  const trainingUrl = (baseUrl: string) => `${baseUrl}/training`;
 
   app.get(
     '/t/o/:id.gif',
@@ -97,7 +98,7 @@ export const awarenessTrackingRoutes: FastifyPluginAsyncZod<{ awareness: Awarene
           signs: template?.signs ?? [],
           submitted: false,
           courseTitle: phishingTitle(awareness),
-          trainingUrl,
+          trainingUrl: trainingUrl(campaign.baseUrl),
         });
       });
       return page ? html(reply, page) : html(reply, notAvailableHtml(), 404);
@@ -134,7 +135,7 @@ export const awarenessTrackingRoutes: FastifyPluginAsyncZod<{ awareness: Awarene
           signs: template?.signs ?? [],
           submitted: true,
           courseTitle: phishingTitle(awareness),
-          trainingUrl,
+          trainingUrl: trainingUrl(campaign.baseUrl),
         });
       });
       return page ? html(reply, page) : html(reply, notAvailableHtml(), 404);

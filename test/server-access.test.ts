@@ -14,8 +14,13 @@ const PUBLIC_ROUTES = [
   'GET /access/check',
   'GET /access/login',
   'GET /access/portal.css',
+  'GET /access/portal.js', // the portal's one script (passkey forms), no data
   'POST /access/login',
   'POST /access/logout',
+  // Self-service MFA: authenticates the gateway cookie itself (a fully signed-in session, else a
+  // redirect to the login page) and checks the CSRF token on every post.
+  'GET /access/account',
+  'POST /access/account',
   // Awareness phishing simulation: a recipient follows these from a simulated message without
   // signing in. Rate-limited, same answer for unknown ids, nothing typed into the form is kept.
   'GET /t/o/:id.gif', // open pixel

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isVigilError } from '../core/index.js';
+import { registerAccessCommands } from './commands/access.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerAlertsCommands } from './commands/alerts.js';
 import { registerBaselinesCommands } from './commands/baselines.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerRulesCommands(program);
   registerAlertsCommands(program);
   registerBaselinesCommands(program);
+  registerAccessCommands(program);
   return program;
 }
 

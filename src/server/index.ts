@@ -3,6 +3,7 @@
  * Starts Vigil: services, the HTTP app, housekeeping, and a graceful shutdown on SIGTERM/SIGINT
  * (stop accepting, finish in-flight requests, close the bus and the database).
  */
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type ReportMailbox, startReportMailbox } from '../awareness/index.js';
 import { VigilError } from '../core/index.js';
@@ -44,15 +45,33 @@ async function startMailbox(
 ): Promise<ReportMailbox | null> {
   const c = config.awareness.reportMailbox;
   if (!c.enabled) return null;
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (c.tlsCertFile && c.tlsKeyFile) {
+    try {
+      tls = { cert: readFileSync(c.tlsCertFile), key: readFileSync(c.tlsKeyFile) };
+    } catch (err) {
+      throw new VigilError(
+        'CONFIG_INVALID',
+        `the report mailbox certificate or key cannot be read (awareness.reportMailbox.tlsCertFile, tlsKeyFile): ${(err as Error).message}`,
+      );
+    }
+  }
   try {
     const mailbox = await startReportMailbox(services.awareness.tracking, {
       host: c.host,
       port: c.port,
       maxBytes: c.maxBytes,
       recipients: c.recipients.map((r) => r.toLowerCase()),
+      ...(tls ? { tls } : {}),
       onError: (err) => logger.warn({ err }, 'report mailbox error'),
     });
-    logger.info({ port: mailbox.port }, 'report mailbox listening');
+    if (mailbox.starttls)
+      logger.info({ port: mailbox.port, starttls: true }, 'report mailbox listening (STARTTLS on)');
+    else
+      logger.warn(
+        { port: mailbox.port, starttls: false },
+        'report mailbox listening with STARTTLS off: forwarded reports arrive unencrypted; set awareness.reportMailbox.tlsCertFile and tlsKeyFile to offer it',
+      );
     return mailbox;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -60,7 +79,7 @@ async function startMailbox(
       'CONFLICT',
       code === 'EADDRINUSE'
         ? `the report mailbox port ${c.port} is in use: change awareness.reportMailbox.port (VIGIL_AWARENESS_REPORT_MAILBOX_PORT)`
-        : `the report mailbox could not start: ${(err as Error).message}`,
+        : `the report mailbox could not start${tls ? ' (check awareness.reportMailbox.tlsCertFile and tlsKeyFile)' : ''}: ${(err as Error).message}`,
     );
   }
 }

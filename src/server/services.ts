@@ -25,6 +25,7 @@ import {
   baselineMigrations,
   buildOutputs,
   CaseStore,
+  correlationMigrations,
   Detector,
   DeviceEnricher,
   defaultRuleSources,
@@ -55,6 +56,7 @@ export const ALL_MIGRATIONS: readonly Migration[] = [
   ...devicesMigrations,
   ...detectMigrations,
   ...baselineMigrations,
+  ...correlationMigrations,
 ];
 
 export interface Services {
@@ -142,6 +144,7 @@ export async function createServices(
     keys,
     curriculum: await Curriculum.load(content('courses')),
     library: await PhishingLibrary.load(content('phishing')),
+    sending: config.awareness.sending,
   });
   const access = await createAccess({
     db: database.db,
@@ -154,6 +157,7 @@ export async function createServices(
     config: config.access,
     auth: config.auth,
     awareness: awareness.risk,
+    listsDir: config.access.lists.dir ?? path.join(config.dataDir, 'access-lists'),
   });
   // A person who left (directory API, CSV import or SCIM) loses their console account: disabling
   // it ends their sessions, and the gateway, told through the echo bus, denies them at once.
@@ -210,6 +214,8 @@ export async function createServices(
     clock,
     logger,
     enricher: new DeviceEnricher(directory),
+    // Over NATS, workers share the detect group: correlation state is shared in the database.
+    correlationDb: bus.kind === 'nats' ? database.db : undefined,
   });
   const baselines = new Baselines({
     store: new BaselineStore(database.db),
@@ -239,6 +245,7 @@ export async function createServices(
       await outputs.close();
       await leavers.close();
       await access.close();
+      await awareness.close();
       await theBus.close();
       await database.close();
     },

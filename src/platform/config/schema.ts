@@ -160,11 +160,44 @@ export const configSchema = z
         deviceCookieDays: z.number().int().min(1).max(730).default(180),
         /** Speed (km/h) between two sign-ins above which travel is impossible. */
         impossibleTravelKmh: z.number().int().min(100).max(20_000).default(900),
-        /** MaxMind-format databases (City, ASN); default: the data package's, when installed. */
+        /**
+         * The hospital's own MaxMind-format databases (GeoIP2/GeoLite2 City, Country, ASN). City
+         * gives coordinates (impossible travel); ASN the network operator.
+         */
         geoipCityFile: z.string().optional(),
+        geoipCountryFile: z.string().optional(),
         geoipAsnFile: z.string().optional(),
+        /** Use the country database of the npm data package when no file answers (country only). */
+        geoipDefaultData: z.boolean().default(true),
         /** Files of addresses/CIDRs to deny (one per line, `#` comments), e.g. a Tor exit list. */
         blocklistFiles: z.array(z.string()).default([]),
+        /** Blocklists `vigil access update-lists` downloads; the gateway reloads them without a restart. */
+        lists: z
+          .object({
+            /** The Tor Project's list of exit addresses; empty: not downloaded. */
+            torExitUrl: z.string().default('https://check.torproject.org/torbulkexitlist'),
+            /** Further lists: a name (the file `<name>.txt`) and an http(s) URL. */
+            sources: z
+              .array(
+                z
+                  .object({
+                    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/),
+                    url: z.string().url(),
+                  })
+                  .strict(),
+              )
+              .default([]),
+            /** Where downloaded lists are kept; default `<dataDir>/access-lists`. */
+            dir: z.string().optional(),
+            /** Seconds between the gateway's checks of the list files for changes (0: at start only). */
+            reloadSeconds: z.number().int().min(0).max(86_400).default(30),
+            /** Seconds one download may take. */
+            timeoutSeconds: z.number().int().min(1).max(600).default(30),
+            /** Largest list accepted, in bytes. */
+            maxBytes: z.number().int().min(1024).max(1_073_741_824).default(50_000_000),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -311,6 +344,22 @@ export const configSchema = z
               .default(10 * 1024 * 1024),
             /** Recipient addresses accepted; empty accepts any (the relay decides). */
             recipients: z.array(z.string().min(3).max(254)).max(50).default([]),
+            /** TLS certificate and key files (PEM); when both are set the mailbox offers STARTTLS. */
+            tlsCertFile: z.string().min(1).optional(),
+            tlsKeyFile: z.string().min(1).optional(),
+          })
+          .strict()
+          .refine((m) => Boolean(m.tlsCertFile) === Boolean(m.tlsKeyFile), {
+            message: 'tlsCertFile and tlsKeyFile: set both or neither',
+          })
+          .prefault({}),
+        /** Phishing campaigns' SMTP connections: one pool per sending profile while a campaign sends. */
+        sending: z
+          .object({
+            /** Connections open at once per sending profile. */
+            maxConnections: z.number().int().min(1).max(50).default(5),
+            /** Messages sent on one connection before it is replaced by a fresh one. */
+            maxMessagesPerConnection: z.number().int().min(1).max(10_000).default(100),
           })
           .strict()
           .prefault({}),

@@ -1,9 +1,10 @@
 /**
  * `vigil sensor read` fills the inventory in one process, and `vigil devices list|show` print it
- * for people and, with --json, one object per device with identity, type, criticality and evidence.
+ * for people and, with --json, one object per device with identity, type, criticality and evidence;
+ * `vigil devices export|import` move the hand-kept fields to and from a CMMS as CSV, all or nothing.
  * Runs the command in-process (no build needed).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -72,6 +73,38 @@ describe.skipIf(!hasPcaps)(
       const missing = await vigil(['devices', 'show', 'nope', '--data-dir', dataDir]);
       expect(missing.code).toBe(2);
       expect(missing.err).toMatch(/no such device/);
+    });
+
+    it('devices export writes CSV; import sets the hand-kept fields, all rows or none', async () => {
+      const csvFile = path.join(dataDir, 'cmms.csv');
+      const exported = await vigil(['devices', 'export', '--output', csvFile, '--data-dir', dataDir]);
+      expect(exported.code, exported.err).toBe(0);
+      const csv = readFileSync(csvFile, 'utf8');
+      expect(csv.split('\n')[0]).toMatch(/^id,mac,ip,name/);
+      expect(csv).toContain('167.73.217.32');
+
+      writeFileSync(csvFile, 'ip,owner,location,criticality\n167.73.217.32,Radiology,Room 4,life-critical\n');
+      const ok = await vigil(['devices', 'import', csvFile, '--data-dir', dataDir]);
+      expect(ok.code, ok.err).toBe(0);
+      expect(ok.out).toMatch(/1 rows: 1 devices updated/);
+      const after = JSON.parse(
+        (await vigil(['devices', 'show', '167.73.217.32', '--json', '--data-dir', dataDir])).out,
+      );
+      expect(after.criticality).toBe('life-critical');
+
+      // One bad row: nothing is written, every problem is listed.
+      writeFileSync(
+        csvFile,
+        'ip,owner,criticality\n167.73.217.32,Cardiology,high\n10.255.255.1,Nobody,high\n64.186.47.79,X,extreme\n',
+      );
+      const bad = await vigil(['devices', 'import', csvFile, '--data-dir', dataDir]);
+      expect(bad.code).toBe(2);
+      expect(bad.err).toMatch(/nothing was imported/);
+      expect(bad.err).toMatch(/row 3, ip: no device/);
+      expect(bad.err).toMatch(/row 4, criticality/);
+      const unchanged = await vigil(['devices', 'export', '--data-dir', dataDir]);
+      expect(unchanged.out).toContain('Radiology');
+      expect(unchanged.out).not.toContain('Cardiology');
     });
   },
 );

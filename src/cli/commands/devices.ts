@@ -2,8 +2,11 @@
  * @module cli/commands/devices
  * `vigil devices list [--json]` and `vigil devices show <id> [--json]`: the inventory from the
  * data directory, for people (a table, a page) or for scripts (JSON: one object per device with
- * its identity attributes, type, criticality and evidence).
+ * its identity attributes, type, criticality and evidence). `vigil devices export [--output F]` and
+ * `vigil devices import <file>` move the hand-kept fields (type, criticality, owner, location,
+ * notes) to and from a CMMS as CSV: the import is all or nothing, with every bad row listed.
  */
+import { createReadStream, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { VigilError } from '../../core/index.js';
 import type { DeviceDetail } from '../../devices/index.js';
@@ -89,6 +92,42 @@ export function registerDevicesCommands(program: Command): void {
         if (!d) throw new VigilError('NOT_FOUND', `${id}: no such device (give an id, a MAC or an IP)`);
         if (opts.json) print(JSON.stringify(d, null, 2));
         else printDevice(d);
+      });
+    });
+
+  devices
+    .command('export')
+    .description('the inventory as CSV for a CMMS (identity, type, criticality and the hand-kept fields)')
+    .option('--output <file>', 'write to this file (default: standard output)')
+    .action(async (opts: { output?: string }, cmd: Command) => {
+      await withServices(cmd, async (services) => {
+        const csv = await services.devices.edits.exportCsv();
+        if (opts.output) {
+          writeFileSync(opts.output, csv, { mode: 0o600 });
+          process.stderr.write(`wrote ${csv.split('\n').length - 2} devices to ${opts.output}\n`);
+        } else process.stdout.write(csv);
+      });
+    });
+
+  devices
+    .command('import <file>')
+    .description(
+      'set type, criticality, owner, location and notes from a CMMS CSV (rows name a device by id, mac or ip); all rows or none',
+    )
+    .action(async (file: string, _opts: unknown, cmd: Command) => {
+      await withServices(cmd, async (services) => {
+        try {
+          const s = await services.devices.edits.importCsv(createReadStream(file), 'cli');
+          print(
+            `${s.rows} rows: ${s.updated} devices updated, ${s.unchanged} unchanged${s.ignoredColumns.length ? `; columns ignored: ${s.ignoredColumns.join(', ')}` : ''}`,
+          );
+        } catch (err) {
+          const errors = (err as VigilError).details?.errors;
+          if (Array.isArray(errors))
+            for (const e of errors as Array<{ row: number; field: string; message: string }>)
+              process.stderr.write(`  row ${e.row}, ${e.field}: ${e.message}\n`);
+          throw err;
+        }
       });
     });
 }

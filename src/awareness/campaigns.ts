@@ -168,6 +168,11 @@ export class Campaigns {
     return id ? this.deps.library.landings.get(id) : undefined;
   }
 
+  /** The shipped landing pages, by title. */
+  landings(): LandingPage[] {
+    return [...this.deps.library.landings.values()].sort((a, b) => a.title.localeCompare(b.title));
+  }
+
   /** Creates a campaign and its recipients (the active members of the groups, once each). */
   async create(input: NewCampaign, createdBy: string | null = null): Promise<Campaign> {
     const template = await this.template(input.templateId);

@@ -66,10 +66,13 @@ export {
 } from './phishing-profiles.js';
 export { checkTemplate, oneLine, PLACEHOLDERS, renderTemplate, splitName } from './phishing-render.js';
 export {
+  type CampaignCounts,
   GOPHISH_COLUMNS,
   gophishStatus,
   PhishingReports,
   type PhishingStats,
+  type RecipientResult,
+  type ScannerCounts,
   type TimelineEntry,
 } from './phishing-reports.js';
 export { gradeQuiz, type QuestionResult, type QuizAnswers, type QuizResult } from './quiz.js';

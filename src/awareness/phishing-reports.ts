@@ -5,7 +5,7 @@
  * layout so a team that migrates keeps its spreadsheets. The CSV's `id` is the recipient id, not
  * the tracking id: an exported file must not let its reader forge clicks.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AnyDb } from '../platform/db/index.js';
 import { toCsv } from './completions.js';
 import type { PhishEventRow, RecipientRow } from './phishing-tables.js';
@@ -38,6 +38,37 @@ export type TimelineEntry = {
   scanner: boolean;
   ip: string | null;
   userAgent: string | null;
+};
+
+/** Counts and rates of one campaign for the campaign list (computed in the database). */
+export type CampaignCounts = Omit<PhishingStats, 'medianSecondsToReport'> & {
+  /** Opens and clicks by link scanners and mail gateways, not counted as people's. */
+  scannerOpens: number;
+  scannerClicks: number;
+};
+
+/** Link-scanner events of a campaign, apart from people's. */
+export type ScannerCounts = { opens: number; clicks: number };
+
+/** One recipient's outcome as the console shows it (never the tracking id). */
+export type RecipientResult = {
+  id: string;
+  personId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  position: string;
+  department: string | null;
+  status: RecipientRow['status'];
+  /** GoPhish's word for the furthest step reached. */
+  result: string;
+  error: string | null;
+  sentAt: string | null;
+  openedAt: string | null;
+  clickedAt: string | null;
+  submittedAt: string | null;
+  reportedAt: string | null;
+  lastIp: string | null;
 };
 
 /** GoPhish's results CSV columns, in order. */
@@ -118,6 +149,88 @@ export class PhishingReports {
   ): Promise<{ overall: PhishingStats; departments: Array<{ department: string | null } & PhishingStats> }> {
     const rows = await this.#recipients(campaignId);
     return { overall: statsOf(rows), departments: byDepartment(rows) };
+  }
+
+  /** Every campaign's counts and rates, keyed by campaign id (aggregated in the database). */
+  async counts(): Promise<Map<string, CampaignCounts>> {
+    const sentAnd = (column: 'opened_at' | 'clicked_at' | 'submitted_at' | 'reported_at') =>
+      sql<number>`sum(case when status = 'sent' and ${sql.ref(column)} is not null then 1 else 0 end)`;
+    const rows = await this.#db
+      .selectFrom('awareness_recipients')
+      .select((eb) => [
+        'campaign_id',
+        eb.fn.countAll<number>().as('recipients'),
+        sql<number>`sum(case when status = 'sent' then 1 else 0 end)`.as('sent'),
+        sql<number>`sum(case when status = 'error' then 1 else 0 end)`.as('errors'),
+        sentAnd('opened_at').as('opened'),
+        sentAnd('clicked_at').as('clicked'),
+        sentAnd('submitted_at').as('submitted'),
+        sentAnd('reported_at').as('reported'),
+      ])
+      .groupBy('campaign_id')
+      .execute();
+    const scanners = await this.scannerCounts();
+    const out = new Map<string, CampaignCounts>();
+    for (const r of rows) {
+      const sent = Number(r.sent);
+      const rate = (k: number) => (sent ? Math.round((k * 10000) / sent) / 100 : 0);
+      const scanner = scanners.get(r.campaign_id) ?? { opens: 0, clicks: 0 };
+      out.set(r.campaign_id, {
+        recipients: Number(r.recipients),
+        sent,
+        errors: Number(r.errors),
+        opened: Number(r.opened),
+        clicked: Number(r.clicked),
+        submitted: Number(r.submitted),
+        reported: Number(r.reported),
+        clickRate: rate(Number(r.clicked)),
+        submitRate: rate(Number(r.submitted)),
+        reportRate: rate(Number(r.reported)),
+        scannerOpens: scanner.opens,
+        scannerClicks: scanner.clicks,
+      });
+    }
+    return out;
+  }
+
+  /** Opens and clicks by link scanners, per campaign (or of one campaign). */
+  async scannerCounts(campaignId?: string): Promise<Map<string, ScannerCounts>> {
+    let q = this.#db
+      .selectFrom('awareness_phish_events')
+      .select((eb) => ['campaign_id', 'kind', eb.fn.countAll<number>().as('n')])
+      .where('scanner', '=', 1)
+      .where('kind', 'in', ['open', 'click']);
+    if (campaignId) q = q.where('campaign_id', '=', campaignId);
+    const out = new Map<string, ScannerCounts>();
+    for (const r of await q.groupBy(['campaign_id', 'kind']).execute()) {
+      const c = out.get(r.campaign_id) ?? { opens: 0, clicks: 0 };
+      if (r.kind === 'open') c.opens = Number(r.n);
+      else c.clicks = Number(r.n);
+      out.set(r.campaign_id, c);
+    }
+    return out;
+  }
+
+  /** Each recipient's outcome in a campaign, by email. */
+  async results(campaignId: string): Promise<RecipientResult[]> {
+    return (await this.#recipients(campaignId)).map((r) => ({
+      id: r.id,
+      personId: r.person_id,
+      email: r.email,
+      firstName: r.first_name,
+      lastName: r.last_name,
+      position: r.position,
+      department: r.department,
+      status: r.status,
+      result: gophishStatus(r),
+      error: r.error,
+      sentAt: r.sent_at,
+      openedAt: r.opened_at,
+      clickedAt: r.clicked_at,
+      submittedAt: r.submitted_at,
+      reportedAt: r.reported_at,
+      lastIp: r.last_ip,
+    }));
   }
 
   /** Rates per department over all campaigns. */

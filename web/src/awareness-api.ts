@@ -2,16 +2,25 @@
 import { request } from './api.js';
 import type {
   Attempt,
+  Campaign,
+  CampaignDetail,
+  CampaignEvent,
+  CampaignListItem,
   Certificate,
   CourseSummary,
   Enrolment,
   ImportSummary,
+  LandingPage,
   LearnerCourse,
   Me,
+  NewCampaign,
   PeoplePage,
   PersonProfile,
+  PhishingTemplateSummary,
   QuizAnswers,
   QuizResult,
+  RecipientResult,
+  SendingProfile,
   TeamReport,
 } from './awareness-types.js';
 
@@ -57,4 +66,38 @@ export const awarenessApi = {
   person: (id: string): Promise<PersonProfile> => request('GET', `/api/awareness/people/${at(id)}`),
   importPeople: async (csv: string): Promise<ImportSummary> =>
     (await request<{ summary: ImportSummary }>('POST', '/api/awareness/people/import', { csv })).summary,
+
+  // ---- Phishing simulation (administrators and analysts) ----
+  phishingTemplates: async (): Promise<PhishingTemplateSummary[]> =>
+    (await request<{ templates: PhishingTemplateSummary[] }>('GET', '/api/awareness/phishing/templates'))
+      .templates,
+  landings: async (): Promise<LandingPage[]> =>
+    (await request<{ landings: LandingPage[] }>('GET', '/api/awareness/phishing/landings')).landings,
+  sendingProfiles: async (): Promise<SendingProfile[]> =>
+    (await request<{ profiles: SendingProfile[] }>('GET', '/api/awareness/phishing/profiles')).profiles,
+  campaigns: async (): Promise<CampaignListItem[]> =>
+    (await request<{ campaigns: CampaignListItem[] }>('GET', '/api/awareness/phishing/campaigns')).campaigns,
+  createCampaign: async (campaign: NewCampaign): Promise<Campaign> =>
+    (await request<{ campaign: Campaign }>('POST', '/api/awareness/phishing/campaigns', campaign)).campaign,
+  campaign: (id: string): Promise<CampaignDetail> =>
+    request('GET', `/api/awareness/phishing/campaigns/${at(id)}`),
+  cancelCampaign: async (id: string): Promise<Campaign> =>
+    (await request<{ campaign: Campaign }>('POST', `/api/awareness/phishing/campaigns/${at(id)}/cancel`))
+      .campaign,
+  campaignRecipients: async (id: string): Promise<RecipientResult[]> =>
+    (
+      await request<{ recipients: RecipientResult[] }>(
+        'GET',
+        `/api/awareness/phishing/campaigns/${at(id)}/recipients`,
+      )
+    ).recipients,
+  campaignTimeline: async (id: string): Promise<CampaignEvent[]> =>
+    (
+      await request<{ events: CampaignEvent[] }>(
+        'GET',
+        `/api/awareness/phishing/campaigns/${at(id)}/timeline`,
+      )
+    ).events,
+  /** The GoPhish-layout results file (a same-origin download with the session cookie). */
+  campaignCsvUrl: (id: string): string => `/api/awareness/phishing/campaigns/${at(id)}/results.csv`,
 };

@@ -184,3 +184,129 @@ export const STATUS_BADGES: Record<TrainingStatus, string> = {
   passed: 'badge-ok',
   overdue: 'badge-danger',
 };
+
+// ---- Phishing simulation ----
+
+export type CampaignStatus = 'scheduled' | 'sending' | 'sent' | 'cancelled';
+
+export interface PhishingTemplateSummary {
+  id: string;
+  name: string;
+  subject: string;
+  signs: string[];
+  /** The landing page the template uses by default (shipped templates only). */
+  landing?: string;
+}
+
+export interface LandingPage {
+  id: string;
+  title: string;
+  heading: string;
+  intro: string;
+  button: string;
+  fields: Array<{ name: string; label: string; type: 'text' | 'email' | 'password' }>;
+}
+
+export interface SendingProfile {
+  id: string;
+  name: string;
+  host: string;
+  port: number;
+  security: 'tls' | 'starttls' | 'none';
+  username: string | null;
+  hasPassword: boolean;
+  fromAddress: string;
+  verifyTls: boolean;
+  notifications: boolean;
+  createdAt: string;
+}
+
+export interface PhishingStats {
+  recipients: number;
+  sent: number;
+  errors: number;
+  opened: number;
+  clicked: number;
+  submitted: number;
+  reported: number;
+  clickRate: number;
+  submitRate: number;
+  reportRate: number;
+}
+
+export interface CampaignCounts extends PhishingStats {
+  scannerOpens: number;
+  scannerClicks: number;
+}
+
+export interface Campaign {
+  id: string;
+  name: string;
+  templateId: string;
+  landingId: string | null;
+  profileId: string;
+  baseUrl: string;
+  scheduledAt: string;
+  ratePerMinute: number;
+  status: CampaignStatus;
+  recipients: number;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface CampaignListItem extends Campaign {
+  counts: CampaignCounts | null;
+}
+
+export interface NewCampaign {
+  name: string;
+  templateId: string;
+  landingId?: string | null;
+  profileId: string;
+  baseUrl: string;
+  departments?: string[];
+  scheduledAt?: string;
+  ratePerMinute?: number;
+}
+
+export interface CampaignReport {
+  overall: PhishingStats & { medianSecondsToReport: number | null };
+  departments: Array<PhishingStats & { department: string | null; medianSecondsToReport: number | null }>;
+}
+
+export interface CampaignDetail {
+  campaign: Campaign;
+  report: CampaignReport;
+  scanner: { opens: number; clicks: number };
+}
+
+export interface RecipientResult {
+  id: string;
+  personId: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  position: string;
+  department: string | null;
+  status: 'queued' | 'sending' | 'sent' | 'error';
+  result: string;
+  error: string | null;
+  sentAt: string | null;
+  openedAt: string | null;
+  clickedAt: string | null;
+  submittedAt: string | null;
+  reportedAt: string | null;
+  lastIp: string | null;
+}
+
+export interface CampaignEvent {
+  time: string;
+  kind: 'sent' | 'error' | 'open' | 'click' | 'submit' | 'report';
+  campaignId: string;
+  recipientId: string;
+  personId: string;
+  email: string;
+  scanner: boolean;
+  ip: string | null;
+  userAgent: string | null;
+}

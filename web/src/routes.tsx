@@ -8,6 +8,7 @@ import { EventLog } from './pages/EventLog.js';
 import { NetworkMap } from './pages/NetworkMap.js';
 import { Overview } from './pages/Overview.js';
 import { PatientDocuments } from './pages/PatientDocuments.js';
+import { Phishing } from './pages/Phishing.js';
 import { Privacy } from './pages/Privacy.js';
 import { RemoteAccess } from './pages/RemoteAccess.js';
 import { Tokens } from './pages/Tokens.js';
@@ -77,6 +78,13 @@ export const ROUTES: ReadonlyArray<RouteDef> = [
     render: (user) => <RemoteAccess user={user} />,
   },
   { path: '/training', label: 'Training', prefix: true, render: (user) => <Training user={user} /> },
+  {
+    path: '/phishing',
+    label: 'Phishing',
+    roles: ['admin', 'analyst'],
+    prefix: true,
+    render: () => <Phishing />,
+  },
   {
     path: '/directory',
     label: 'Directory',

@@ -462,11 +462,24 @@ export const awarenessRoutes: FastifyPluginAsyncZod<{ awareness: Awareness }> = 
       reply.status(201).send({ template: await a.campaigns.createTemplate(request.body) }),
   );
   app.get(
+    '/api/awareness/phishing/landings',
+    {
+      config: { access: ADMIN_ANALYST },
+      schema: { tags: tag, summary: 'Landing pages (what they ask for, never what was typed)' },
+    },
+    async () => ({
+      landings: a.campaigns.landings(),
+    }),
+  );
+  app.get(
     '/api/awareness/phishing/campaigns',
     { config: { access: ADMIN_ANALYST }, schema: { tags: tag, summary: 'Campaigns' } },
-    async () => ({
-      campaigns: await a.campaigns.list(),
-    }),
+    async () => {
+      const counts = await a.reports.counts();
+      return {
+        campaigns: (await a.campaigns.list()).map((c) => ({ ...c, counts: counts.get(c.id) ?? null })),
+      };
+    },
   );
   app.post(
     '/api/awareness/phishing/campaigns',
@@ -502,7 +515,22 @@ export const awarenessRoutes: FastifyPluginAsyncZod<{ awareness: Awareness }> = 
     async (request) => ({
       campaign: await a.campaigns.get(request.params.id),
       report: await a.reports.campaign(request.params.id),
+      scanner: (await a.reports.scannerCounts(request.params.id)).get(request.params.id) ?? {
+        opens: 0,
+        clicks: 0,
+      },
     }),
+  );
+  app.get(
+    '/api/awareness/phishing/campaigns/:id/recipients',
+    {
+      config: { access: ADMIN_ANALYST },
+      schema: { tags: tag, params: id, summary: "A campaign's result per recipient" },
+    },
+    async (request) => {
+      await a.campaigns.get(request.params.id);
+      return { recipients: await a.reports.results(request.params.id) };
+    },
   );
   app.post(
     '/api/awareness/phishing/campaigns/:id/cancel',

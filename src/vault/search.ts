@@ -291,7 +291,11 @@ export async function searchIn(
   await authorize(ctx, trx, principal, { patientId: askedPatient, resourceType: type, action: 'search' }, [
     type,
   ]);
-  if (isPatientScoped(type) && ctx.policy.visiblePatients) {
+  if (isPatientScoped(type) && askedPatient !== null) {
+    // The caller was just allowed this one patient: the scan needs no list of everyone in care.
+    // (Narrowing only: every result still passes the policy below.)
+    p.owners = [`Patient/${askedPatient}`];
+  } else if (isPatientScoped(type) && ctx.policy.visiblePatients) {
     const visible = await ctx.policy.visiblePatients(principal, trx);
     if (visible && visible.size <= MAX_OWNERS) p.owners = [...visible].sort().map((id) => `Patient/${id}`);
   }

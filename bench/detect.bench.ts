@@ -75,14 +75,14 @@ function rng(seed: number): () => number {
 
 /** The hospital: device addresses by type (the inventory the enrichment reads). */
 const TYPES: [string, string, number][] = [
-  ['patient-monitor', 'life-critical', 120],
-  ['infusion-pump', 'life-critical', 150],
-  ['imaging-modality', 'high', 20],
-  ['pacs', 'high', 2],
-  ['lab-analyser', 'high', 15],
-  ['hl7-interface-engine', 'high', 2],
-  ['workstation', 'medium', 300],
-  ['server', 'medium', 40],
+  ['patient-monitor', 'life-sustaining', 120],
+  ['infusion-pump', 'life-sustaining', 150],
+  ['imaging-modality', 'patient-care', 20],
+  ['pacs', 'patient-care', 2],
+  ['lab-analyser', 'patient-care', 15],
+  ['hl7-interface-engine', 'patient-care', 2],
+  ['workstation', 'clinical-support', 300],
+  ['server', 'clinical-support', 40],
 ];
 
 function hospital(): { directory: StaticDirectory; byType: Map<string, string[]> } {

@@ -8,6 +8,8 @@
 import type { Clock } from '../core/index.js';
 import type { Bus, Subscription } from '../platform/bus/index.js';
 import type { AnyDb } from '../platform/db/index.js';
+import { shippedClassifier } from './classification-file.js';
+import type { Classifier } from './classify.js';
 import { DeviceEdits } from './edits.js';
 import { DeviceIngest } from './ingest.js';
 import { DEFAULT_IEEE_DATA_DIR, OuiRegistry } from './oui.js';
@@ -22,6 +24,8 @@ export interface DevicesDeps {
   oui?: string | OuiRegistry;
   /** How long applied event ids are remembered for redelivery (default 7 days). */
   seenRetentionDays?: number;
+  /** The classification rules (default: the shipped ones; see loadClassifier for a user file). */
+  classifier?: Classifier;
 }
 
 const PRUNE_EVERY_MS = 3_600_000;
@@ -37,9 +41,11 @@ export class Devices {
 
   constructor(private readonly deps: DevicesDeps) {
     const oui = deps.oui;
+    const classifier = deps.classifier ?? shippedClassifier();
     this.ingest = new DeviceIngest({
       db: deps.db,
       clock: deps.clock,
+      classifier,
       oui: () => {
         this.#oui ??=
           typeof oui === 'object' ? Promise.resolve(oui) : OuiRegistry.load(oui ?? DEFAULT_IEEE_DATA_DIR);
@@ -47,7 +53,7 @@ export class Devices {
       },
     });
     this.queries = new DeviceQueries(deps.db.withTables<DeviceTables>());
-    this.edits = new DeviceEdits(deps.db.withTables<DeviceTables>(), deps.clock);
+    this.edits = new DeviceEdits(deps.db.withTables<DeviceTables>(), deps.clock, classifier);
   }
 
   /** Subscribes the inventory to the sensor's and Zeek's events as the `devices` group. */

@@ -8,9 +8,9 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { type Clock, type CsvSource, readCsv, VigilError } from '../core/index.js';
-import type { AttributeView } from './classify.js';
+import { type AttributeView, type Classifier, CRITICALITIES } from './classify.js';
 import { derive, isCriticality, isDeviceType } from './manual.js';
-import type { DeviceRow, DeviceTables, ManualRow } from './tables.js';
+import { CRITICALITY_RENAMES, type DeviceRow, type DeviceTables, type ManualRow } from './tables.js';
 import { stripControl } from './values.js';
 
 /** What may be changed; `null` or '' clears a field (type and criticality then return to detection). */
@@ -126,7 +126,14 @@ function checkField(field: Field, raw: string | null): { value: string | null } 
   if (field === 'criticality') {
     const v = raw.trim().toLowerCase();
     if (!v) return { value: null };
-    return isCriticality(v) ? { value: v } : { error: `unknown criticality "${raw.slice(0, 40)}"` };
+    if (isCriticality(v)) return { value: v };
+    // A file exported before the scale changed: name the new value rather than guess.
+    const renamed = CRITICALITY_RENAMES.find(([from]) => from === v)?.[1];
+    return {
+      error: renamed
+        ? `unknown criticality "${raw.slice(0, 40)}" (now "${renamed}"; the scale is ${CRITICALITIES.join(', ')})`
+        : `unknown criticality "${raw.slice(0, 40)}"`,
+    };
   }
   const v = cleanInput(raw, field === 'notes');
   if (v && v.length > MANUAL_LIMITS[field])
@@ -148,6 +155,7 @@ export class DeviceEdits {
   constructor(
     db: Kysely<DeviceTables>,
     private readonly clock: Clock,
+    private readonly classifier: Classifier,
   ) {
     this.#db = db;
   }
@@ -448,7 +456,10 @@ export class DeviceEdits {
       }
       const m = new Map(manual.map((x) => [x.device_id, x]));
       for (const id of part) {
-        const next: Partial<DeviceRow> = { ...derive(byDevice.get(id) ?? [], m.get(id)), updated_at: now };
+        const next: Partial<DeviceRow> = {
+          ...derive(byDevice.get(id) ?? [], m.get(id), this.classifier),
+          updated_at: now,
+        };
         await trx.updateTable('devices').set(next).where('id', '=', id).execute();
       }
     }

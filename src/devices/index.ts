@@ -7,16 +7,25 @@
  * one or from a CMMS CSV file), which re-detection never overwrites. Other domains, the server and the CLI use only this file.
  */
 export {
+  ClassificationFileError,
+  classify,
+  loadClassifier,
+  parseClassificationRules,
+  SHIPPED_CLASSIFICATION_FILE,
+  shippedClassifier,
+} from './classification-file.js';
+export {
   type AttributeView,
   type Classification,
+  Classifier,
+  type CompiledRule,
   CRITICALITIES,
+  CRITICALITY_BY_TYPE,
   type Criticality,
-  classify,
   criticalityOf,
   DEVICE_TYPES,
   type DeviceType,
   MEDICAL_TYPES,
-  RULES,
 } from './classify.js';
 export { devicesDemoSeed } from './demo.js';
 export { createDevices, Devices, type DevicesDeps } from './devices.js';

@@ -9,7 +9,7 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Clock, VigilEvent } from '../core/index.js';
 import type { AnyDb } from '../platform/db/index.js';
-import { type AttributeView, MEDICAL_TYPES } from './classify.js';
+import { type AttributeView, type Classifier, MEDICAL_TYPES } from './classify.js';
 import { extractSensor } from './extract-sensor.js';
 import { extractZeek } from './extract-zeek.js';
 import { emptyFacts, type Facts } from './facts.js';
@@ -29,6 +29,8 @@ export interface IngestDeps {
   clock: Clock;
   /** The MAC vendor registry, loaded on first use. */
   oui: () => Promise<OuiRegistry>;
+  /** The classification rules (shipped, and the user file's first). */
+  classifier: Classifier;
 }
 
 interface DeviceDraft {
@@ -323,7 +325,7 @@ export class DeviceIngest {
             type: 'unknown',
             type_confidence: 0,
             type_reason: JSON.stringify({ rule: 'none', reason: 'not classified yet', evidence: [] }),
-            criticality: 'low',
+            criticality: 'business',
             criticality_rank: 1,
             criticality_reason: 'not identified yet',
             first_seen: d.first,
@@ -420,7 +422,7 @@ export class DeviceIngest {
       );
       for (const row of rows) {
         const list = byDevice.get(row.id) ?? [];
-        const derived = derive(list, manual.get(row.id));
+        const derived = derive(list, manual.get(row.id), this.deps.classifier);
         const s = summarise(list);
         types.set(row.id, derived.type);
         const next: Partial<DeviceRow> = {

@@ -8,9 +8,9 @@
 import {
   type AttributeView,
   type Classification,
+  type Classifier,
   CRITICALITIES,
   type Criticality,
-  classify,
   criticalityOf,
   criticalityRank,
   DEVICE_TYPES,
@@ -49,8 +49,9 @@ function setBy(m: Pick<ManualRow, 'updated_by' | 'updated_at'>): string {
 export function derive(
   attributes: readonly AttributeView[],
   manual: Pick<ManualRow, 'type' | 'criticality' | 'updated_by' | 'updated_at'> | undefined,
+  classifier: Classifier,
 ): Derived {
-  const c: Classification = classify(attributes);
+  const c: Classification = classifier.classify(attributes);
   let type: DeviceType = c.type;
   let confidence = c.confidence;
   let reason: TypeReason = { rule: c.rule, reason: c.reason, evidence: c.evidence };

@@ -4,6 +4,7 @@
  * table names carry the `devices_` prefix so the domain's tables are recognisable in a shared
  * database. Append new migrations; never edit an applied one.
  */
+import type { Kysely } from 'kysely';
 import type { Migration } from '../platform/db/index.js';
 
 /** One device: keyed by MAC, or by IP when no MAC was ever visible. Summary columns are derived. */
@@ -24,7 +25,7 @@ export type DeviceRow = {
   /** JSON: `{ rule, reason, evidence[] }`. */
   type_reason: string;
   criticality: string;
-  /** 4 life-critical … 1 low, for sorting. */
+  /** 4 life-sustaining … 1 business, for sorting. */
   criticality_rank: number;
   criticality_reason: string;
   first_seen: string;
@@ -109,6 +110,14 @@ export type DeviceTables = {
   devices_seen_events: SeenRow;
   devices_manual: ManualRow;
 };
+
+/** Old criticality values and the new ones they became (migration devices-0003). */
+export const CRITICALITY_RENAMES: ReadonlyArray<readonly [string, string]> = [
+  ['life-critical', 'life-sustaining'],
+  ['high', 'patient-care'],
+  ['medium', 'clinical-support'],
+  ['low', 'business'],
+];
 
 export const devicesMigrations: Migration[] = [
   {
@@ -236,6 +245,22 @@ export const devicesMigrations: Migration[] = [
         .addColumn('updated_by', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  {
+    // The criticality scale of the issue: life-critical/high/medium/low become
+    // life-sustaining/patient-care/clinical-support/business (same ranks, 4 … 1).
+    id: 'devices-0003-criticality-scale',
+    async up(db0) {
+      const db = db0 as Kysely<Pick<DeviceTables, 'devices' | 'devices_manual'>>;
+      for (const [from, to] of CRITICALITY_RENAMES) {
+        await db.updateTable('devices').set({ criticality: to }).where('criticality', '=', from).execute();
+        await db
+          .updateTable('devices_manual')
+          .set({ criticality: to })
+          .where('criticality', '=', from)
+          .execute();
+      }
     },
   },
 ];

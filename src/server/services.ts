@@ -32,7 +32,7 @@ import {
   detectMigrations,
   InventoryDirectory,
 } from '../detect/index.js';
-import { createDevices, type Devices, devicesMigrations } from '../devices/index.js';
+import { createDevices, type Devices, devicesMigrations, loadClassifier } from '../devices/index.js';
 import { createIdentity, type Identity, identityMigrations } from '../identity/index.js';
 import { type Bus, createBus, EchoBus, type Subscription } from '../platform/bus/index.js';
 import type { VigilConfig } from '../platform/config/index.js';
@@ -112,6 +112,8 @@ export async function createServices(
 ): Promise<Services> {
   const clock = options.clock ?? systemClock;
   const keys = FileKeyRing.open(config.keys.dir ?? path.join(config.dataDir, 'keys'));
+  // The device classification rules (shipped, and the user's file first): a bad file stops start-up.
+  const classifier = loadClassifier({ userFile: config.devices.classificationFile });
   // Alert outputs read their secrets now, so a missing one stops start-up before anything opens.
   const alertOutputs = buildOutputs(config.alerts, {
     keys,
@@ -205,7 +207,7 @@ export async function createServices(
   });
   const cases = new CaseStore(database.db, alerts, { clock, bus, people, logger });
   const outputs = new AlertDispatcher(alerts, alertOutputs, logger);
-  const devices = createDevices({ db: database.db, clock });
+  const devices = createDevices({ db: database.db, clock, classifier });
   // Rules and baselines see the inventory's type and criticality of the addresses in events.
   const directory = new InventoryDirectory(devices.queries, clock);
   const detector = new Detector(defaultRuleSources(config.dataDir), {

@@ -99,7 +99,7 @@ describe('baselines through the services, API and CLI', () => {
   it('the inventory classification reaches the rules: SMB from an infusion pump', async () => {
     await f.services.devices.ingest.apply([pumpHl7(T0)]);
     const pump = await f.services.devices.queries.find(PUMP);
-    expect(pump).toMatchObject({ type: 'infusion-pump', criticality: 'life-critical' });
+    expect(pump).toMatchObject({ type: 'infusion-pump', criticality: 'life-sustaining' });
     await f.services.detect.detector.handle([flow(T0 + 1000, PUMP, ENGINE, 445, '')]);
     const { alerts } = await f.services.detect.alerts.list({ limit: 100 });
     expect(alerts.map((a) => a.ruleTitle)).toContain('Vigil - SMB or RDP from a medical device');

@@ -2,7 +2,7 @@
  * The hospital rule pack (content/rules): it loads without errors or unsupported rules, every
  * rule carries ATT&CK tags, and each rule fires on a positive event sequence and stays quiet on a
  * negative one, built here with the field names the sensor, vault, identity, access and baseline
- * producers emit. Rules about medical or life-critical devices read the inventory's view of an
+ * producers emit. Rules about medical or life-sustaining devices read the inventory's view of an
  * address (`srcDevice.*` / `dstDevice.*`), given here by a fixed directory.
  */
 import { describe, expect, it } from 'vitest';
@@ -32,11 +32,11 @@ const WORKSTATION = '10.30.0.7';
 const ENGINE = '10.40.0.8';
 const MODALITY = '10.40.0.9';
 const directory = new StaticDirectory({
-  [PUMP]: { type: 'infusion-pump', criticality: 'life-critical' },
-  [MONITOR]: { type: 'patient-monitor', criticality: 'life-critical' },
-  [WORKSTATION]: { type: 'workstation', criticality: 'medium' },
-  [ENGINE]: { type: 'hl7-interface-engine', criticality: 'high' },
-  [MODALITY]: { type: 'imaging-modality', criticality: 'high' },
+  [PUMP]: { type: 'infusion-pump', criticality: 'life-sustaining' },
+  [MONITOR]: { type: 'patient-monitor', criticality: 'life-sustaining' },
+  [WORKSTATION]: { type: 'workstation', criticality: 'clinical-support' },
+  [ENGINE]: { type: 'hl7-interface-engine', criticality: 'patient-care' },
+  [MODALITY]: { type: 'imaging-modality', criticality: 'patient-care' },
 });
 
 /** A detector whose store and bus are never used (detect() is pure). */
@@ -227,7 +227,7 @@ describe('hospital rule pack: devices and the network', () => {
     expect(titles(detector().detect([anomaly(PUMP, '52.95.110.1')]))).toEqual([
       'Vigil - New external destination for a life-sustaining device',
     ]);
-    // negative: a high (not life-critical) device, an internal peer, an inbound peer
+    // negative: a patient-care (not life-sustaining) device, an internal peer, an inbound peer
     expect(
       titles(
         detector().detect([

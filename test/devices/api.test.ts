@@ -69,7 +69,7 @@ describe.skipIf(!hasPcaps)(
       expect(res.statusCode).toBe(200);
       const d = res.json().device;
       expect(d.identity.ae_title[0]).toMatchObject({ value: 'OSIRIX', source: 'sensor' });
-      expect(d.classification).toMatchObject({ type: 'workstation' });
+      expect(d.classification).toMatchObject({ type: 'dicom-workstation' });
       expect(d.protocols.used.map((p: { value: string }) => p.value)).toContain('dicom/tcp/11112');
       expect(d.peers[0]).toMatchObject({ direction: 'out', port: 11112, app: 'dicom' });
       expect(d.findings.map((x: { kind: string }) => x.kind)).toContain('cleartext-patient-data');

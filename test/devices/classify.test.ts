@@ -14,13 +14,13 @@ const attr = (name: string, value: string, confidence = 0.9): AttributeView => (
 });
 
 describe('device classification', () => {
-  it('a DICOM SCU sending CT images is an imaging modality, high criticality', () => {
+  it('a DICOM SCU sending CT images is an imaging modality, patient-care criticality', () => {
     const list = [attr('modality', 'CT'), attr('dicom_role', 'scu'), attr('vendor', 'Cisco Systems, Inc')];
     const c = classify(list);
     expect(c).toMatchObject({ type: 'imaging-modality', rule: 'dicom-acquisition-modality' });
     expect(c.reason).toMatch(/Modality CT/);
     expect(c.evidence.map((e) => e.name)).toEqual(['modality', 'dicom_role']);
-    expect(criticalityOf(c.type, list).level).toBe('high');
+    expect(criticalityOf(c.type, list).level).toBe('patient-care');
   });
 
   it('an AE accepting C-STORE from many AE titles is a PACS, and a forwarding PACS is not a modality', () => {
@@ -35,12 +35,12 @@ describe('device classification', () => {
     expect(classify(list).reason).toMatch(/3 AE titles/);
   });
 
-  it('archive software on a DICOM SCP is a PACS; a viewer sending SC is a workstation', () => {
+  it('archive software on a DICOM SCP is a PACS; a viewer sending SC is a DICOM workstation', () => {
     expect(
       classify([attr('dicom_role', 'scp'), attr('dicom_implementation_version', 'dcm4che-1.4.22')]).type,
     ).toBe('pacs');
     expect(classify([attr('dicom_role', 'scu'), attr('modality', 'SC'), attr('model', 'OsiriX')]).type).toBe(
-      'workstation',
+      'dicom-workstation',
     );
   });
 
@@ -76,13 +76,13 @@ describe('device classification', () => {
     expect(classify([attr('protocol_served', 'tcp/8009')])).toMatchObject({ type: 'unknown', rule: 'none' });
   });
 
-  it('criticality follows the type, and patient data raises IT devices to high with the reason', () => {
-    expect(criticalityOf('patient-monitor', []).level).toBe('life-critical');
-    expect(criticalityOf('infusion-pump', []).level).toBe('life-critical');
-    expect(criticalityOf('server', []).level).toBe('medium');
-    expect(criticalityOf('unknown', []).level).toBe('low');
+  it('criticality follows the type, and patient data raises IT devices to patient-care with the reason', () => {
+    expect(criticalityOf('patient-monitor', []).level).toBe('life-sustaining');
+    expect(criticalityOf('infusion-pump', []).level).toBe('life-sustaining');
+    expect(criticalityOf('server', []).level).toBe('clinical-support');
+    expect(criticalityOf('unknown', []).level).toBe('business');
     const raised = criticalityOf('workstation', [attr('patient_data_sent', 'hl7')]);
-    expect(raised).toMatchObject({ level: 'high', rank: 3 });
+    expect(raised).toMatchObject({ level: 'patient-care', rank: 3 });
     expect(raised.reason).toMatch(/sends patient data \(hl7\)/);
   });
 });

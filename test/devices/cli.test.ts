@@ -49,7 +49,7 @@ describe.skipIf(!hasPcaps)(
       expect(read.code, read.err).toBe(0);
       const list = await vigil(['devices', 'list', '--data-dir', dataDir]);
       expect(list.code, list.err).toBe(0);
-      expect(list.out).toMatch(/DCM4CHEE\s+pacs\s+high/);
+      expect(list.out).toMatch(/DCM4CHEE\s+pacs\s+patient-care/);
       const json = await vigil(['devices', 'list', '--json', '--data-dir', dataDir]);
       const devices = json.out
         .trim()
@@ -57,7 +57,11 @@ describe.skipIf(!hasPcaps)(
         .map((l) => JSON.parse(l));
       expect(devices.length).toBeGreaterThanOrEqual(4);
       const osirix = devices.find((d) => d.ip === '167.73.217.32');
-      expect(osirix).toMatchObject({ type: 'workstation', criticality: 'high', mac: '00:23:12:53:12:1e' });
+      expect(osirix).toMatchObject({
+        type: 'dicom-workstation',
+        criticality: 'patient-care',
+        mac: '00:23:12:53:12:1e',
+      });
       expect(osirix.identity.ae_title[0]).toMatchObject({
         value: 'OSIRIX',
         evidence: expect.stringMatching(/association/),
@@ -65,7 +69,7 @@ describe.skipIf(!hasPcaps)(
       expect(osirix.classification.reason).toBeTruthy();
       const show = await vigil(['devices', 'show', '64.186.47.79', '--data-dir', dataDir]);
       expect(show.out).toMatch(/dcm4che-1\.4\.22/);
-      expect(show.out).toMatch(/criticality high/);
+      expect(show.out).toMatch(/criticality patient-care/);
       const showJson = JSON.parse(
         (await vigil(['devices', 'show', osirix.id, '--json', '--data-dir', dataDir])).out,
       );

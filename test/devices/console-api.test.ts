@@ -122,14 +122,14 @@ describe.skipIf(!hasPcaps)(
       expect(detected.type).not.toBe('infusion-pump');
       const res = await patch(d.id, {
         type: 'infusion-pump',
-        criticality: 'life-critical',
+        criticality: 'life-sustaining',
         location: 'ICU bed 4',
         notes: 'Serial 1234\nOn loan from pharmacy',
       });
       expect(res.statusCode).toBe(200);
       expect(res.json().device).toMatchObject({
         type: 'infusion-pump',
-        criticality: 'life-critical',
+        criticality: 'life-sustaining',
         manualType: true,
         manualCriticality: true,
         classification: { rule: 'manual', detected: { type: detected.type } },
@@ -137,12 +137,12 @@ describe.skipIf(!hasPcaps)(
       // The sensor reads the captures again (new events, same devices): the edit stays.
       await f.services.devices.ingest.apply(await captureEvents());
       const again = await device(d.id);
-      expect(again).toMatchObject({ type: 'infusion-pump', criticality: 'life-critical' });
+      expect(again).toMatchObject({ type: 'infusion-pump', criticality: 'life-sustaining' });
       expect(again.manual).toMatchObject({
         location: 'ICU bed 4',
         notes: 'Serial 1234\nOn loan from pharmacy',
       });
-      const list = (await get('/api/devices?criticality=life-critical')).json();
+      const list = (await get('/api/devices?criticality=life-sustaining')).json();
       expect(list.devices.map((x: { id: string }) => x.id)).toEqual([d.id]);
       expect(list.devices[0]).toMatchObject({ location: 'ICU bed 4', manualType: true });
       expect((await get('/api/devices?q=icu%20bed')).json().devices.map((x: { id: string }) => x.id)).toEqual(
@@ -198,7 +198,7 @@ describe.skipIf(!hasPcaps)(
         expect(e.connections + e.observations).toBeGreaterThan(0);
       }
       for (const n of map.nodes.filter((x: { kind: string }) => x.kind === 'device'))
-        expect(['life-critical', 'high', 'medium', 'low']).toContain(n.criticality);
+        expect(['life-sustaining', 'patient-care', 'clinical-support', 'business']).toContain(n.criticality);
       // The 2009 capture's hour only.
       const in2009 = (await get('/api/devices/map?from=2009-08-11T00:00:00Z&to=2009-08-12T00:00:00Z')).json();
       expect(in2009.nodes.map((n: { ip: string }) => n.ip).sort()).toEqual(['167.73.217.32', '64.186.47.79']);
@@ -274,9 +274,9 @@ describe.skipIf(!hasPcaps)(
       const pacs = await device('64.186.47.79');
       const bad = [
         'ip,type,criticality,owner',
-        '64.186.47.79,pacs,high,Radiology IT',
-        '192.168.1.65,toaster,high,Ward 3',
-        '10.9.9.9,,low,Nobody',
+        '64.186.47.79,pacs,patient-care,Radiology IT',
+        '192.168.1.65,toaster,patient-care,Ward 3',
+        '10.9.9.9,,business,Nobody',
         ',,,no key',
         '64.186.47.79,,,twice',
       ].join('\n');
@@ -297,7 +297,9 @@ describe.skipIf(!hasPcaps)(
         method: 'POST',
         url: '/api/devices/import',
         headers: auth.admin,
-        payload: { csv: 'IP,Criticality,Owner,Cost centre\n64.186.47.79,life-critical,Radiology IT,4411\n' },
+        payload: {
+          csv: 'IP,Criticality,Owner,Cost centre\n64.186.47.79,life-sustaining,Radiology IT,4411\n',
+        },
       });
       expect(ok.statusCode).toBe(200);
       expect(ok.json().summary).toEqual({
@@ -307,7 +309,7 @@ describe.skipIf(!hasPcaps)(
         ignoredColumns: ['Cost centre'],
       });
       expect(await device(pacs.id)).toMatchObject({
-        criticality: 'life-critical',
+        criticality: 'life-sustaining',
         manualCriticality: true,
         owner: 'Radiology IT',
         type: pacs.type,

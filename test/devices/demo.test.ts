@@ -31,7 +31,7 @@ describe('devices demo seed', () => {
       expect(t['hl7-interface-engine']).toBeGreaterThanOrEqual(1);
       expect(t.workstation).toBe(60);
       if (hasIeee) expect(t['network-gear']).toBeGreaterThanOrEqual(4);
-      expect(list.counts.byCriticality['life-critical']).toBe(200);
+      expect(list.counts.byCriticality['life-sustaining']).toBe(200);
       expect((await inv.devices.queries.findings({ kind: 'medical-device-public-address' })).length).toBe(1);
     } finally {
       await inv.close();

@@ -82,7 +82,7 @@ for (const engine of testDatabases()) {
         'bea',
       );
       let now = (await q().get(d.id))!;
-      expect(now).toMatchObject({ type: 'patient-monitor', criticality: 'life-critical', owner: 'ICU' });
+      expect(now).toMatchObject({ type: 'patient-monitor', criticality: 'life-sustaining', owner: 'ICU' });
       expect(now.manual).toMatchObject({
         type: 'patient-monitor',
         criticality: null,
@@ -92,11 +92,15 @@ for (const engine of testDatabases()) {
       // New traffic of the device: reclassified by the ingest, the edit holds.
       await inv.feed([flow('10.30.0.6', '10.30.0.9', 2575, at(11), '00:1b:63:00:00:06', 'hl7')]);
       now = (await q().get(d.id))!;
-      expect(now).toMatchObject({ type: 'patient-monitor', criticality: 'life-critical', lastSeen: at(11) });
+      expect(now).toMatchObject({
+        type: 'patient-monitor',
+        criticality: 'life-sustaining',
+        lastSeen: at(11),
+      });
       // A criticality alone, then clearing both.
-      await inv.devices.edits.update(d.id, { criticality: 'medium' }, 'bea');
-      expect((await q().get(d.id))!.criticality).toBe('medium');
-      expect((await q().list({ criticality: 'medium' })).devices.map((x) => x.id)).toContain(d.id);
+      await inv.devices.edits.update(d.id, { criticality: 'clinical-support' }, 'bea');
+      expect((await q().get(d.id))!.criticality).toBe('clinical-support');
+      expect((await q().list({ criticality: 'clinical-support' })).devices.map((x) => x.id)).toContain(d.id);
       await inv.devices.edits.update(d.id, { type: null, criticality: '' }, 'bea');
       now = (await q().get(d.id))!;
       expect({ type: now.type, criticality: now.criticality }).toEqual(detected);
@@ -130,21 +134,39 @@ for (const engine of testDatabases()) {
 
     it('imports CSV all or nothing and exports what it imports', async () => {
       const pacs = (await q().get('10.30.0.9'))!;
-      const bad = 'ip,criticality,location\n10.30.0.9,high,Server room\n10.30.0.5,severe,CT 1\n';
+      const bad = 'ip,criticality,location\n10.30.0.9,patient-care,Server room\n10.30.0.5,severe,CT 1\n';
       await expect(inv.devices.edits.importCsv(bad, 'bea')).rejects.toMatchObject({
         code: 'BAD_REQUEST',
         details: { errors: [{ row: 3, field: 'criticality', message: 'unknown criticality "severe"' }] },
       });
+      // A value of the old scale names its new one.
+      await expect(
+        inv.devices.edits.importCsv('ip,criticality\n10.30.0.9,High\n', 'bea'),
+      ).rejects.toMatchObject({
+        details: {
+          errors: [
+            {
+              row: 2,
+              field: 'criticality',
+              message:
+                'unknown criticality "High" (now "patient-care"; the scale is life-sustaining, patient-care, clinical-support, business)',
+            },
+          ],
+        },
+      });
       expect((await q().get(pacs.id))!.manual).toBeNull();
       const good =
-        'ip,criticality,location\n10.30.0.9,life-critical,Server room\n10.30.0.5,,"CT 1, ""east"""\n';
+        'ip,criticality,location\n10.30.0.9,life-sustaining,Server room\n10.30.0.5,,"CT 1, ""east"""\n';
       expect(await inv.devices.edits.importCsv(good, 'bea')).toEqual({
         rows: 2,
         updated: 2,
         unchanged: 0,
         ignoredColumns: [],
       });
-      expect(await q().get(pacs.id)).toMatchObject({ criticality: 'life-critical', location: 'Server room' });
+      expect(await q().get(pacs.id)).toMatchObject({
+        criticality: 'life-sustaining',
+        location: 'Server room',
+      });
       const csv = await inv.devices.edits.exportCsv();
       expect(csv).toContain('"CT 1, ""east"""');
       expect(await inv.devices.edits.importCsv(csv, 'bea')).toMatchObject({

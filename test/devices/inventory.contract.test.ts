@@ -106,7 +106,7 @@ for (const engine of testDatabases()) {
       expect(after!.id).not.toBe(before!.id);
       expect(after!.identity.hl7_sending_application![0]!.value).toBe('PHILIPS_INTELLIVUE');
       expect(after!.type).toBe('patient-monitor');
-      expect(after!.criticality).toBe('life-critical');
+      expect(after!.criticality).toBe('life-sustaining');
       expect(await inv.devices.queries.get(before!.id)).toBeUndefined();
       const server = await inv.devices.queries.get('10.2.0.50');
       expect(server!.peers.some((p) => p.peerDeviceId === after!.id)).toBe(true);
@@ -197,13 +197,13 @@ for (const engine of testDatabases()) {
       const monitors = await inv.devices.queries.list({ type: 'patient-monitor' });
       expect(monitors.devices.map((d) => d.ip)).toContain('10.2.0.7');
       expect(monitors.devices.every((d) => d.type === 'patient-monitor')).toBe(true);
-      expect((await inv.devices.queries.list({ criticality: 'life-critical' })).total).toBeGreaterThan(0);
+      expect((await inv.devices.queries.list({ criticality: 'life-sustaining' })).total).toBeGreaterThan(0);
       const byAe = await inv.devices.queries.list({ q: 'intellivue' });
       expect(byAe.devices.map((d) => d.ip)).toEqual(['10.2.0.7']);
       expect((await inv.devices.queries.list({ q: '%' })).total).toBe(0);
       expect((await inv.devices.queries.list({ q: "' or 1=1 --" })).total).toBe(0);
       const sorted = await inv.devices.queries.list({ sort: 'criticality', limit: 1000 });
-      expect(sorted.devices[0]!.criticality).toBe('life-critical');
+      expect(sorted.devices[0]!.criticality).toBe('life-sustaining');
       const page1 = await inv.devices.queries.list({ sort: 'ip', limit: 2, offset: 0 });
       const page2 = await inv.devices.queries.list({ sort: 'ip', limit: 2, offset: 2 });
       expect(page1.devices).toHaveLength(2);

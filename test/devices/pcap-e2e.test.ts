@@ -76,15 +76,15 @@ for (const engine of testDatabases()) {
         expect(values(osirix!, 'modality')).toEqual(['SC']);
         expect(values(osirix!, 'model')).toEqual(['OsiriX']);
         expect(osirix!.identity.modality![0]!.evidence).toMatch(/C-STORE-RQ/);
-        expect(osirix!.type).toBe('workstation');
-        expect(osirix!.criticality).toBe('high'); // a workstation, raised: it sends patient data
+        expect(osirix!.type).toBe('dicom-workstation');
+        expect(osirix!.criticality).toBe('patient-care'); // a DICOM workstation
         expect(values(pacs!, 'ae_title')).toEqual(['DCM4CHEE']);
         expect(values(pacs!, 'dicom_implementation_version')).toEqual(['dcm4che-1.4.22']);
         expect(values(pacs!, 'dicom_implementation_class_uid')).toEqual(['1.2.40.0.13.1.1']);
         expect(pacs!.type).toBe('pacs');
         expect(pacs!.classification.rule).toBe('dicom-archive-software');
         expect(pacs!.classification.evidence.some((e) => e.value === 'dcm4che-1.4.22')).toBe(true);
-        expect(pacs!.criticality).toBe('high');
+        expect(pacs!.criticality).toBe('patient-care');
         const out = osirix!.peers.find((p) => p.direction === 'out' && p.app === 'dicom');
         expect(out).toMatchObject({ peerDeviceId: pacs!.id, port: 11112, transport: 'tcp', connections: 1 });
         expect(out!.packets).toBe(38);

@@ -30,10 +30,10 @@ import {
 
 /** Criticality colours of the console (web/src/devices-types.ts), as the browser reports them. */
 const FILL: Record<string, string> = {
-  'life-critical': '#b42318',
-  high: '#dc6803',
-  medium: '#1570ef',
-  low: '#667085',
+  'life-sustaining': '#b42318',
+  'patient-care': '#dc6803',
+  'clinical-support': '#1570ef',
+  business: '#667085',
 };
 
 /** A capture's events through the sensor, moved in time so that the first packet is at `start`. */
@@ -124,15 +124,17 @@ describe.skipIf(!ready)(suiteTitle, () => {
     );
     await screenshots(page, 'devices-inventory');
 
-    // Click the "High" count: only high-criticality devices, as many as the count said.
-    const high = all.counts.byCriticality.high ?? 0;
+    // Click the "Patient care" count: only patient-care devices, as many as the count said.
+    const high = all.counts.byCriticality['patient-care'] ?? 0;
     expect(high).toBeGreaterThan(0);
-    await page.getByTestId('count-criticality-high').click();
-    await expect.poll(() => attr(page, 'data-criticality')).toEqual(Array(high).fill('high'));
-    expect(page.url()).toContain('criticality=high');
-    expect(await page.getByTestId('count-criticality-high').getAttribute('aria-pressed')).toBe('true');
+    await page.getByTestId('count-criticality-patient-care').click();
+    await expect.poll(() => attr(page, 'data-criticality')).toEqual(Array(high).fill('patient-care'));
+    expect(page.url()).toContain('criticality=patient-care');
+    expect(await page.getByTestId('count-criticality-patient-care').getAttribute('aria-pressed')).toBe(
+      'true',
+    );
     // The select filters too; an empty result says so.
-    await page.getByTestId('devices-criticality').selectOption('life-critical');
+    await page.getByTestId('devices-criticality').selectOption('life-sustaining');
     await page.getByTestId('devices-empty').getByText('No devices match these filters.').waitFor();
     await page.getByTestId('devices-clear').click();
     await expect.poll(() => rows(page).count()).toBe(all.total);
@@ -197,11 +199,11 @@ describe.skipIf(!ready)(suiteTitle, () => {
   it('keeps a hand edit after a reload and after the sensor reads the same traffic again', async () => {
     const id = await idOf('192.168.1.70');
     const detected = (await server!.services.devices.queries.get(id))!;
-    expect(detected.criticality).not.toBe('life-critical');
+    expect(detected.criticality).not.toBe('life-sustaining');
     const page = await openPage(biomed, `/devices/${id}`, problems);
     await page.getByTestId('device-edit').waitFor();
     await page.getByTestId('edit-type').selectOption('infusion-pump');
-    await page.getByTestId('edit-criticality').selectOption('life-critical');
+    await page.getByTestId('edit-criticality').selectOption('life-sustaining');
     await page.getByTestId('edit-owner').fill('Pharmacy');
     await page.getByTestId('edit-location').fill('ICU bed 4');
     await page.getByTestId('edit-notes').fill('Loaned pump, serial 88-1234');
@@ -209,7 +211,7 @@ describe.skipIf(!ready)(suiteTitle, () => {
     await page.getByTestId('edit-saved').waitFor();
     await expect
       .poll(() => page.getByTestId('device-lede').getByTestId('criticality').getAttribute('data-criticality'))
-      .toBe('life-critical');
+      .toBe('life-sustaining');
     await page.getByTestId('device-detected').waitFor();
 
     const check = async () => {
@@ -218,7 +220,7 @@ describe.skipIf(!ready)(suiteTitle, () => {
       expect(await page.getByTestId('device-type').getAttribute('data-type')).toBe('infusion-pump');
       expect(
         await page.getByTestId('device-lede').getByTestId('criticality').getAttribute('data-criticality'),
-      ).toBe('life-critical');
+      ).toBe('life-sustaining');
       await expect.poll(() => page.getByTestId('edit-owner').inputValue()).toBe('Pharmacy');
       expect(await page.getByTestId('edit-location').inputValue()).toBe('ICU bed 4');
       expect(await page.getByTestId('edit-notes').inputValue()).toBe('Loaned pump, serial 88-1234');
@@ -233,9 +235,9 @@ describe.skipIf(!ready)(suiteTitle, () => {
     await check();
     await screenshots(page, 'device-edit');
 
-    // The inventory now counts it as life-critical.
+    // The inventory now counts it as life-sustaining.
     const list = await openPage(biomed, '/devices', problems);
-    await list.getByTestId('count-criticality-life-critical').click();
+    await list.getByTestId('count-criticality-life-sustaining').click();
     await expect.poll(() => attr(list, 'data-id')).toEqual([id]);
     await list.close();
     await page.close();
@@ -246,7 +248,9 @@ describe.skipIf(!ready)(suiteTitle, () => {
     await page.getByTestId('devices-import-file').setInputFiles({
       name: 'cmms.csv',
       mimeType: 'text/csv',
-      buffer: Buffer.from('ip,owner,criticality\n64.186.47.79,Radiology IT,high\n10.1.1.1,Nobody,low\n'),
+      buffer: Buffer.from(
+        'ip,owner,criticality\n64.186.47.79,Radiology IT,patient-care\n10.1.1.1,Nobody,business\n',
+      ),
     });
     await page.getByTestId('devices-import-submit').click();
     await expect(page.getByTestId('devices-import-errors').textContent()).resolves.toContain(
@@ -289,7 +293,7 @@ describe.skipIf(!ready)(suiteTitle, () => {
       gs.map((g) => [g.getAttribute('data-criticality'), g.querySelector('circle')?.getAttribute('fill')]),
     );
     for (const [crit, fill] of fills) expect(fill, String(crit)).toBe(FILL[crit!]);
-    expect(fills).toContainEqual(['life-critical', FILL['life-critical']]);
+    expect(fills).toContainEqual(['life-sustaining', FILL['life-sustaining']]);
     expect(await page.getByTestId('map-edge').count()).toBeGreaterThanOrEqual(4);
     // The public address is no device: it is grouped in the external node.
     const external = page.locator('[data-testid="map-node"][data-kind="external"]');
@@ -331,7 +335,7 @@ describe.skipIf(!ready)(suiteTitle, () => {
     await expect.poll(() => pumpGroup.getAttribute('transform')).not.toBe(at0);
     expect(new URL(page.url()).pathname).toBe('/network-map');
     await pumpNode.hover();
-    await expect(page.getByTestId('map-tooltip').textContent()).resolves.toContain('Life-critical');
+    await expect(page.getByTestId('map-tooltip').textContent()).resolves.toContain('Life-sustaining');
     await screenshots(page, 'network-map');
     await pumpNode.click();
     await page.waitForURL(`**/devices/${pump}`);

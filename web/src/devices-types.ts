@@ -1,49 +1,59 @@
 /** The device inventory and communication map as the API answers them (src/devices). */
 
 export const DEVICE_TYPES = [
+  'ventilator',
+  'infusion-pump',
+  'patient-monitor',
   'imaging-modality',
   'pacs',
-  'patient-monitor',
-  'infusion-pump',
-  'lab-analyser',
+  'dicom-workstation',
   'hl7-interface-engine',
+  'lab-analyser',
+  'nurse-call',
   'workstation',
   'server',
+  'printer',
   'network-gear',
+  'iot',
   'unknown',
 ] as const;
 export type DeviceType = (typeof DEVICE_TYPES)[number];
 
 export const TYPE_LABELS: Record<DeviceType, string> = {
+  ventilator: 'Ventilator',
+  'infusion-pump': 'Infusion pump',
+  'patient-monitor': 'Patient monitor',
   'imaging-modality': 'Imaging modality',
   pacs: 'PACS / VNA',
-  'patient-monitor': 'Patient monitor',
-  'infusion-pump': 'Infusion pump',
+  'dicom-workstation': 'DICOM workstation',
+  'hl7-interface-engine': 'HL7 interface engine / EHR',
   'lab-analyser': 'Lab analyser',
-  'hl7-interface-engine': 'HL7 interface engine',
+  'nurse-call': 'Nurse call',
   workstation: 'Workstation',
   server: 'Server',
+  printer: 'Printer',
   'network-gear': 'Network equipment',
+  iot: 'IoT',
   unknown: 'Unknown',
 };
 
 /** Highest first. */
-export const CRITICALITIES = ['life-critical', 'high', 'medium', 'low'] as const;
+export const CRITICALITIES = ['life-sustaining', 'patient-care', 'clinical-support', 'business'] as const;
 export type Criticality = (typeof CRITICALITIES)[number];
 
 export const CRITICALITY_LABELS: Record<Criticality, string> = {
-  'life-critical': 'Life-critical',
-  high: 'High',
-  medium: 'Medium',
-  low: 'Low',
+  'life-sustaining': 'Life-sustaining',
+  'patient-care': 'Patient care',
+  'clinical-support': 'Clinical support',
+  business: 'Business',
 };
 
 /** Colours of the criticality levels (map nodes and badges), readable on white. */
 export const CRITICALITY_COLOURS: Record<Criticality, string> = {
-  'life-critical': '#b42318',
-  high: '#dc6803',
-  medium: '#1570ef',
-  low: '#667085',
+  'life-sustaining': '#b42318',
+  'patient-care': '#dc6803',
+  'clinical-support': '#1570ef',
+  business: '#667085',
 };
 
 export const typeLabel = (t: string | null | undefined): string =>

@@ -9,9 +9,9 @@
  * | field | value |
  * |---|---|
  * | `srcDevice.id`, `dstDevice.id` | the inventory's device id (`dev_…`) |
- * | `srcDevice.type`, `dstDevice.type` | `patient-monitor`, `infusion-pump`, `imaging-modality`, `pacs`, `lab-analyser`, `hl7-interface-engine`, `workstation`, `server`, `network-gear`, `unknown` |
- * | `srcDevice.criticality`, `dstDevice.criticality` | `life-critical`, `high`, `medium`, `low` |
- * | `srcDevice.medical`, `dstDevice.medical` | true for the medical types (monitors, pumps, modalities, PACS, lab analysers) |
+ * | `srcDevice.type`, `dstDevice.type` | `ventilator`, `infusion-pump`, `patient-monitor`, `imaging-modality`, `pacs`, `dicom-workstation`, `hl7-interface-engine`, `lab-analyser`, `nurse-call`, `workstation`, `server`, `printer`, `network-gear`, `iot`, `unknown` |
+ * | `srcDevice.criticality`, `dstDevice.criticality` | `life-sustaining`, `patient-care`, `clinical-support`, `business` |
+ * | `srcDevice.medical`, `dstDevice.medical` | true for the medical types (ventilators, monitors, pumps, modalities, PACS, lab analysers) |
  *
  * An address the inventory does not hold gets no such field. Only internal addresses are looked
  * up (the inventory holds no public ones). Answers are kept for a minute (a device's type can
@@ -74,7 +74,7 @@ export class StaticDirectory implements DeviceDirectory {
           id: d.id ?? `dev_${ip}`,
           name: d.name ?? null,
           type: d.type,
-          criticality: d.criticality ?? 'low',
+          criticality: d.criticality ?? 'business',
           medical: d.medical ?? MEDICAL_TYPES.has(d.type),
         }),
       );

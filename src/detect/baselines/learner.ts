@@ -3,7 +3,7 @@
  * `zeek.conn`), updates each device's baseline (model.ts) and raises an alert for each anomaly
  * of a device past its learning window. Each anomaly is also published as a
  * `detect.baseline.<type>` event (a stable id, so republishing is harmless), which the rule pack
- * reads with the inventory's context (a life-critical device's new external destination).
+ * reads with the inventory's context (a life-sustaining device's new external destination).
  *
  * Per batch: load the batch's devices, apply the flows in time order, save with a version check
  * (a device changed meanwhile by another worker or a reset is reloaded and its flows applied

@@ -310,6 +310,17 @@ export const configSchema = z
         }
       })
       .prefault({}),
+    /** The device inventory. */
+    devices: z
+      .object({
+        /**
+         * A YAML file of extra classification rules (same schema as content/devices/classification.yml);
+         * its rules come before the shipped ones. A bad file stops start-up with its line and reason.
+         */
+        classificationFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     /** Device behaviour baselines (peers, ports, protocols, hourly volume per device). */
     baselines: z
       .object({

@@ -12,7 +12,7 @@ import '../styles/devices.css';
 
 /** A criticality as a word with its colour (never colour alone). */
 export function CriticalityBadge({ level, manual = false }: { level: string; manual?: boolean }) {
-  const colour = CRITICALITY_COLOURS[level as Criticality] ?? CRITICALITY_COLOURS.low;
+  const colour = CRITICALITY_COLOURS[level as Criticality] ?? CRITICALITY_COLOURS.business;
   return (
     <span className="crit-badge" data-testid="criticality" data-criticality={level}>
       <span className="crit-dot" style={{ backgroundColor: colour }} aria-hidden="true" />

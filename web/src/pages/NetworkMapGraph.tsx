@@ -202,7 +202,7 @@ export function NetworkMapGraph({
   const colour = (n: MapNode) =>
     n.kind === 'external'
       ? EXTERNAL_COLOUR
-      : (CRITICALITY_COLOURS[n.criticality as Criticality] ?? CRITICALITY_COLOURS.low);
+      : (CRITICALITY_COLOURS[n.criticality as Criticality] ?? CRITICALITY_COLOURS.business);
 
   return (
     <div className="map-wrap" ref={wrapRef}>

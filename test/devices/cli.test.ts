@@ -87,19 +87,22 @@ describe.skipIf(!hasPcaps)(
       expect(csv.split('\n')[0]).toMatch(/^id,mac,ip,name/);
       expect(csv).toContain('167.73.217.32');
 
-      writeFileSync(csvFile, 'ip,owner,location,criticality\n167.73.217.32,Radiology,Room 4,life-critical\n');
+      writeFileSync(
+        csvFile,
+        'ip,owner,location,criticality\n167.73.217.32,Radiology,Room 4,life-sustaining\n',
+      );
       const ok = await vigil(['devices', 'import', csvFile, '--data-dir', dataDir]);
       expect(ok.code, ok.err).toBe(0);
       expect(ok.out).toMatch(/1 rows: 1 devices updated/);
       const after = JSON.parse(
         (await vigil(['devices', 'show', '167.73.217.32', '--json', '--data-dir', dataDir])).out,
       );
-      expect(after.criticality).toBe('life-critical');
+      expect(after.criticality).toBe('life-sustaining');
 
       // One bad row: nothing is written, every problem is listed.
       writeFileSync(
         csvFile,
-        'ip,owner,criticality\n167.73.217.32,Cardiology,high\n10.255.255.1,Nobody,high\n64.186.47.79,X,extreme\n',
+        'ip,owner,criticality\n167.73.217.32,Cardiology,patient-care\n10.255.255.1,Nobody,patient-care\n64.186.47.79,X,extreme\n',
       );
       const bad = await vigil(['devices', 'import', csvFile, '--data-dir', dataDir]);
       expect(bad.code).toBe(2);

@@ -9,16 +9,18 @@ export interface LineStats {
   tooLong: number;
 }
 
+/** The lines of each chunk come together (one array per chunk): one await per chunk, not per line. */
 export async function* boundedLines(
   chunks: AsyncIterable<Buffer | string>,
   maxLineBytes: number,
   stats: LineStats,
-): AsyncGenerator<string> {
+): AsyncGenerator<string[]> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let skipping = false;
   for await (const raw of chunks) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    const lines: string[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
       const piece = chunk.subarray(start, nl);
@@ -41,8 +43,9 @@ export async function* boundedLines(
       pending = [];
       pendingBytes = 0;
       stats.lines++;
-      yield line.endsWith('\r') ? line.slice(0, -1) : line;
+      lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
+    if (lines.length) yield lines;
     if (start < chunk.length && !skipping) {
       const rest = chunk.subarray(start);
       if (pendingBytes + rest.length > maxLineBytes) {
@@ -58,7 +61,7 @@ export async function* boundedLines(
   }
   if (pendingBytes && !skipping) {
     stats.lines++;
-    yield Buffer.concat(pending).toString('utf8');
+    yield [Buffer.concat(pending).toString('utf8')];
   }
 }
 

@@ -124,10 +124,12 @@ export async function* readZeekStream(
   const lineStats: LineStats = { lines: 0, tooLong: 0 };
   const reader = new ZeekLineReader(defaultLog, stats);
   try {
-    for await (const line of boundedLines(await decoded(stream), MAX_ZEEK_LINE_BYTES, lineStats)) {
-      const event = reader.line(line);
-      if (event) yield event;
-      else if (reader.stopped) return;
+    for await (const lines of boundedLines(await decoded(stream), MAX_ZEEK_LINE_BYTES, lineStats)) {
+      for (const line of lines) {
+        const event = reader.line(line);
+        if (event) yield event;
+        else if (reader.stopped) return;
+      }
     }
   } catch (err) {
     reader.skip(

@@ -271,8 +271,11 @@ async function load(
     pipelining: 1,
     ...(opts.rate ? { overallRate: opts.rate } : {}),
   });
-  if (r.non2xx > 0 || r.errors > 0)
-    throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+  // A refusal is a wrong answer; a few socket errors (timeouts, connections cut as the run stops)
+  // among tens of thousands are load, reported but tolerated up to 0.1%.
+  if (r.non2xx > 0 || r.errors > Math.max(1, r.requests.total / 1000))
+    throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors of ${r.requests.total}`);
+  if (r.errors > 0) console.error(`   ${url}: ${r.errors} socket errors of ${r.requests.total} requests`);
   return r;
 }
 

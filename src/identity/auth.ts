@@ -383,6 +383,16 @@ export class Auth {
         details: { field: 'code' },
       });
     }
+    return this.mfaPassed(user, sessionToken, method, ctx);
+  }
+
+  /** The second factor passed: failures reset, the session leaves its MFA step under a new token. */
+  private async mfaPassed(
+    user: UserRow,
+    sessionToken: string,
+    method: string,
+    ctx: RequestContext,
+  ): Promise<SignInResult> {
     await tables(this.deps.db)
       .updateTable('users')
       .set({ failed_count: 0, next_attempt_at: null })
@@ -426,21 +436,7 @@ export class Auth {
       await this.recordFailure(user, 'mfa', ctx);
       throw new VigilError('MFA_INVALID', 'The second factor was not accepted');
     }
-    await tables(this.deps.db)
-      .updateTable('users')
-      .set({ failed_count: 0, next_attempt_at: null })
-      .where('id', '=', user.id)
-      .execute();
-    const session = await this.sessions.issue(user, 'ok', ctx, sessionToken);
-    await publish(this.deps, {
-      kind: 'auth.mfa.verified',
-      source: 'identity',
-      user: { id: user.id, name: user.username, role: user.role },
-      net: { srcIp: ctx.ip },
-      data: { method },
-    });
-    await this.succeeded(user, ctx, true);
-    return { ...session, user };
+    return this.mfaPassed(user, sessionToken, method, ctx);
   }
 
   /** New recovery codes for a signed-in user with TOTP enrolled; the old ones stop working. */

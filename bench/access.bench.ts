@@ -15,7 +15,7 @@
  * answers `cpu` on stdin with its CPU usage); with VIGIL_ACCESS_BENCH_UPSTREAM=1 the upstream.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,13 +23,14 @@ import path from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { nginxExampleConfig } from '../test/support/nginx-example.js';
+import { freePort } from '../test/support/processes.js';
 import { type Benchmark, type Figure, figure } from './figure.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 16;
 const HOST = 'bench.hospital.test';
 const NGINX = '/usr/sbin/nginx';
-const EXAMPLE = fileURLToPath(new URL('../examples/nginx/vigil-auth.conf', import.meta.url));
 const FIXED_RATE = 1000;
 
 async function serve(): Promise<void> {
@@ -182,41 +183,16 @@ function cpuOf(vigil: Child<unknown>): Promise<number> {
   });
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** The shipped example pointed at this run's ports, plus a server block without auth_request. */
 function nginxConfig(
   dir: string,
   ports: { auth: number; plain: number; vigil: number; upstream: number },
 ): string {
-  const site = readFileSync(EXAMPLE, 'utf8')
-    .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${ports.vigil};`)
-    .replace('server 127.0.0.1:9000;', `server 127.0.0.1:${ports.upstream};`)
-    .replace(/listen 80;/, `listen 127.0.0.1:${ports.auth};`)
-    .replace('server_name ehr.hospital.org;', `server_name ${HOST};`);
-  if (site.includes('127.0.0.1:8080') || !site.includes(`127.0.0.1:${ports.auth}`))
-    throw new Error(`${EXAMPLE} changed: the benchmark cannot point it at its ports`);
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-${site}
-  # The peer: the same nginx and upstream, no auth_request.
+  return nginxExampleConfig(
+    dir,
+    { listen: ports.auth, vigil: ports.vigil, upstream: ports.upstream },
+    HOST,
+    `  # The peer: the same nginx and upstream, no auth_request.
   server {
     listen 127.0.0.1:${ports.plain};
     server_name ${HOST};
@@ -227,8 +203,8 @@ ${site}
       proxy_pass http://protected_app;
     }
   }
-}
-`;
+`,
+  );
 }
 
 /** GET with the given headers (fetch() may not set Host); status and body. */

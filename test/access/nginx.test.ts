@@ -6,19 +6,19 @@
  * prefix, pid and temp paths in a temp directory.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nginxExampleConfig } from '../support/nginx-example.js';
 import { type ServerFixture, serverFixture } from '../support/server-fixture.js';
 import { type HttpAnswer, PortalBrowser, type Send } from './portal-client.js';
 import { enrolledUser, type TestUser } from './users.js';
 
 const NGINX = '/usr/sbin/nginx';
 const HAVE_NGINX = existsSync(NGINX);
-const EXAMPLE = new URL('../../examples/nginx/vigil-auth.conf', import.meta.url);
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -52,30 +52,6 @@ function httpSend(port: number, host: string): Send {
 }
 
 /** The shipped example, pointed at this test's ports and paths. */
-function nginxConfig(dir: string, nginxPort: number, vigilPort: number, upstreamPort: number): string {
-  const site = readFileSync(EXAMPLE, 'utf8')
-    .replace('server 127.0.0.1:8080;', `server 127.0.0.1:${vigilPort};`)
-    .replace('server 127.0.0.1:9000;', `server 127.0.0.1:${upstreamPort};`)
-    .replace(/listen 80;/, `listen 127.0.0.1:${nginxPort};`)
-    .replace('server_name ehr.hospital.org;', 'server_name ehr.hospital.test;');
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
-${site}
-}
-`;
-}
-
 describe.skipIf(!HAVE_NGINX)('access gateway behind real nginx (auth_request)', () => {
   let f: ServerFixture;
   let dir: string;
@@ -109,7 +85,16 @@ describe.skipIf(!HAVE_NGINX)('access gateway behind real nginx (auth_request)', 
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const upstreamPort = (upstream.address() as AddressInfo).port;
     const conf = path.join(dir, 'nginx.conf');
-    writeFileSync(conf, nginxConfig(dir, nginxPort, vigilPort, upstreamPort));
+    writeFileSync(
+      conf,
+      nginxExampleConfig(
+        dir,
+        { listen: nginxPort, vigil: vigilPort, upstream: upstreamPort },
+        'ehr.hospital.test',
+        '',
+        256,
+      ),
+    );
     nginx = spawn(NGINX, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -47,9 +47,10 @@ function kindOf(path: string): string {
 
 /** Zeek's microsecond ISO time (values.ts) as an event time: milliseconds, as `Date` prints it. */
 const ZEEK_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const EPOCH = new Date(0).toISOString();
 const eventTime = (ts: string | undefined): string =>
   ts === undefined
-    ? new Date(0).toISOString()
+    ? EPOCH
     : ZEEK_ISO.test(ts)
       ? `${ts.slice(0, 23)}Z`
       : new Date(ts).toISOString();

@@ -49,11 +49,7 @@ function kindOf(path: string): string {
 const ZEEK_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const EPOCH = new Date(0).toISOString();
 const eventTime = (ts: string | undefined): string =>
-  ts === undefined
-    ? EPOCH
-    : ZEEK_ISO.test(ts)
-      ? `${ts.slice(0, 23)}Z`
-      : new Date(ts).toISOString();
+  ts === undefined ? EPOCH : ZEEK_ISO.test(ts) ? `${ts.slice(0, 23)}Z` : new Date(ts).toISOString();
 
 /**
  * The event of one record. The id is a digest of the log name and the record (so reading the same

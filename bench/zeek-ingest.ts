@@ -65,7 +65,7 @@ async function ours(files: string[]): Promise<number> {
   let events = 0;
   for (const file of files) {
     const stats = newZeekStats();
-    for await (const _ of readZeekFile(file, stats)) events++;
+    for await (const batch of readZeekFile(file, stats)) events += batch.length;
   }
   return events;
 }

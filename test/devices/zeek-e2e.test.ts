@@ -16,7 +16,7 @@ async function zeekEvents(format: 'json' | 'tsv'): Promise<VigilEvent[]> {
   const dir = path.join(ZEEK_DIR, format);
   const out: VigilEvent[] = [];
   for (const f of readdirSync(dir).sort())
-    for await (const e of readZeekFile(path.join(dir, f), newZeekStats())) out.push(e);
+    for await (const b of readZeekFile(path.join(dir, f), newZeekStats())) out.push(...b);
   return out;
 }
 

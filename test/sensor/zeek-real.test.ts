@@ -40,8 +40,9 @@ describe.skipIf(!present)(
         const js = newZeekStats();
         const fromTsv: VigilEvent[] = [];
         const fromJson: VigilEvent[] = [];
-        for await (const e of readZeekFile(path.join(DATA, 'tsv', `${log}.log.gz`), ts)) fromTsv.push(e);
-        for await (const e of readZeekFile(path.join(DATA, 'json', `${log}.json.gz`), js)) fromJson.push(e);
+        for await (const b of readZeekFile(path.join(DATA, 'tsv', `${log}.log.gz`), ts)) fromTsv.push(...b);
+        for await (const b of readZeekFile(path.join(DATA, 'json', `${log}.json.gz`), js))
+          fromJson.push(...b);
         expect(ts.skipped).toEqual({});
         expect(js.skipped).toEqual({});
         expect(fromTsv.length).toBeGreaterThan(0);

@@ -390,8 +390,8 @@ export function registerSensorCommands(program: Command): void {
         for (const file of targets.flatMap(zeekFiles)) {
           const stats = newZeekStats();
           const out = publisher(services);
-          for await (const event of readZeekFile(file, stats)) {
-            out.push(event);
+          for await (const events of readZeekFile(file, stats)) {
+            for (const event of events) out.push(event);
             if (out.size >= BATCH) await out.flush();
           }
           await out.flush();

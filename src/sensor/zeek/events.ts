@@ -45,19 +45,28 @@ function kindOf(path: string): string {
   return kind;
 }
 
-/** Zeek's microsecond ISO time (values.ts) as an event time: milliseconds, as `Date` prints it. */
+/**
+ * Zeek's microsecond ISO time (values.ts: both readers normalise `ts` to it) as an event time:
+ * milliseconds, as `Date` prints it. A `ts` of another form (a file that typed it as a string) is
+ * read by `Date`; one that is no time at all, or none, gives the epoch.
+ */
 const ZEEK_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const EPOCH = new Date(0).toISOString();
-const eventTime = (ts: string | undefined): string =>
-  ts === undefined ? EPOCH : ZEEK_ISO.test(ts) ? `${ts.slice(0, 23)}Z` : new Date(ts).toISOString();
+function eventTime(ts: string | undefined): string {
+  if (ts === undefined) return EPOCH;
+  if (ZEEK_ISO.test(ts)) return `${ts.slice(0, 23)}Z`;
+  const t = Date.parse(ts);
+  return Number.isNaN(t) ? EPOCH : new Date(t).toISOString();
+}
 
 /**
  * The event of one record. The id is a digest of the log name and the record (so reading the same
- * log twice, or its TSV and JSON forms, gives the same ids and the bus drops the repeats). The
+ * log twice, or its TSV and JSON forms, gives the same ids and the bus drops the repeats): 132 bits
+ * of its SHA-256, in base64url. The
  * record becomes `data` as it is: the parsers build a fresh object per line.
  */
 export function zeekEvent(path: string, record: ZeekRecord): VigilEvent {
-  const id = hash('sha256', `${path}\0${JSON.stringify(record)}`, 'hex').slice(0, 32);
+  const id = hash('sha256', `${path}\0${JSON.stringify(record)}`, 'base64url').slice(0, 22);
   const srcIp = str(record['id.orig_h']);
   const dstIp = str(record['id.resp_h']);
   const event: VigilEvent = {

@@ -205,8 +205,8 @@ export async function followZeek(
 
   const readArchive = async (file: string) => {
     note(file, 'read-archive');
-    for await (const e of readZeekFile(file, statsOf(file))) {
-      batch.push(e);
+    for await (const events of readZeekFile(file, statsOf(file))) {
+      for (const e of events) batch.push(e);
       if (batch.length >= batchSize) await flush();
     }
   };

@@ -5,8 +5,8 @@ export {
   logNameOf,
   MAX_ZEEK_LINE_BYTES,
   newZeekStats,
+  readZeekBatches,
   readZeekFile,
-  readZeekStream,
   ZeekLineReader,
   type ZeekReadStats,
 } from './read.js';

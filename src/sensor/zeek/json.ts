@@ -3,7 +3,14 @@
  * Zeek's JSON log format (one object per line, `LogAscii::use_json`). Values are brought to the
  * same normal form as the TSV reader's (see values.ts).
  */
-import { normJsonTime, normNumber, type ZeekRecord, type ZeekValue } from './values.js';
+import {
+  newRecord,
+  normJsonTime,
+  normNumber,
+  UNSAFE_KEYS,
+  type ZeekRecord,
+  type ZeekValue,
+} from './values.js';
 
 /** Fields that hold times; with Zeek's `epoch` JSON timestamps they arrive as numbers. */
 const TIME_FIELD = /(^ts$|_ts$|^certificate\.not_valid_(before|after)$)/;
@@ -44,10 +51,10 @@ export function parseZeekJsonLine(line: string, defaultPath: string): JsonLine {
     return { kind: 'skip', reason: 'not-an-object' };
   const path =
     typeof (obj as { _path?: unknown })._path === 'string' ? (obj as { _path: string })._path : defaultPath;
-  const record: ZeekRecord = {};
+  const record = newRecord();
   for (const [key, value] of Object.entries(obj)) {
     if (key === '_path' || key === '_write_ts' || value === null) continue;
-    if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+    if (UNSAFE_KEYS.has(key)) continue;
     const v = typeof value === 'number' && TIME_FIELD.test(key) ? normJsonTime(value) : norm(value);
     if (v === undefined) return { kind: 'skip', reason: 'bad-value' };
     record[key] = v;

@@ -23,7 +23,7 @@ export async function* boundedLines(
     const lines: string[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
-      const piece = chunk.subarray(start, nl);
+      const from = start;
       start = nl + 1;
       if (skipping) {
         skipping = false;
@@ -31,19 +31,24 @@ export async function* boundedLines(
         pendingBytes = 0;
         continue;
       }
-      if (pendingBytes + piece.length > maxLineBytes) {
+      if (pendingBytes + nl - from > maxLineBytes) {
         stats.tooLong++;
         pending = [];
         pendingBytes = 0;
         continue;
       }
-      const line = pendingBytes
-        ? Buffer.concat([...pending, piece]).toString('utf8')
-        : piece.toString('utf8');
-      pending = [];
-      pendingBytes = 0;
+      // A CR before the newline (CRLF) is not part of the line.
+      const end = nl > from && chunk[nl - 1] === 13 ? nl - 1 : nl;
+      let line: string;
+      if (pendingBytes === 0) line = chunk.toString('utf8', from, end);
+      else {
+        line = Buffer.concat([...pending, chunk.subarray(from, nl)]).toString('utf8');
+        if (line.endsWith('\r')) line = line.slice(0, -1);
+        pending = [];
+        pendingBytes = 0;
+      }
       stats.lines++;
-      lines.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+      lines.push(line);
     }
     if (lines.length) yield lines;
     if (start < chunk.length && !skipping) {

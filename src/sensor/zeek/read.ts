@@ -116,20 +116,27 @@ export class ZeekLineReader {
   }
 }
 
-export async function* readZeekStream(
+/**
+ * The events of a stream, an array per chunk read (a few thousand lines): one await per chunk,
+ * not per event. Memory stays bounded by the chunk and the line bound.
+ */
+export async function* readZeekBatches(
   stream: Readable,
   defaultLog: string,
   stats: ZeekReadStats,
-): AsyncGenerator<VigilEvent> {
+): AsyncGenerator<VigilEvent[]> {
   const lineStats: LineStats = { lines: 0, tooLong: 0 };
   const reader = new ZeekLineReader(defaultLog, stats);
   try {
     for await (const lines of boundedLines(await decoded(stream), MAX_ZEEK_LINE_BYTES, lineStats)) {
+      const events: VigilEvent[] = [];
       for (const line of lines) {
         const event = reader.line(line);
-        if (event) yield event;
-        else if (reader.stopped) return;
+        if (event) events.push(event);
+        else if (reader.stopped) break;
       }
+      if (events.length) yield events;
+      if (reader.stopped) return;
     }
   } catch (err) {
     reader.skip(
@@ -140,9 +147,10 @@ export async function* readZeekStream(
   }
 }
 
+/** A file's events, an array at a time (readZeekBatches). */
 export function readZeekFile(
   file: string,
   stats: ZeekReadStats = newZeekStats(),
-): AsyncGenerator<VigilEvent> {
-  return readZeekStream(createReadStream(file, { highWaterMark: 256 * 1024 }), logNameOf(file), stats);
+): AsyncGenerator<VigilEvent[]> {
+  return readZeekBatches(createReadStream(file, { highWaterMark: 256 * 1024 }), logNameOf(file), stats);
 }

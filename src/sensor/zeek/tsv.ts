@@ -4,7 +4,15 @@
  * `#path`, `#fields` and `#types` header lines, then one record per line. Headers may appear again
  * (rotated logs concatenated); each data line is typed by the latest `#types`.
  */
-import { epochToIso, normNumber, unescapeTsv, type ZeekRecord, type ZeekValue } from './values.js';
+import {
+  epochToIso,
+  newRecord,
+  normNumber,
+  UNSAFE_KEYS,
+  unescapeTsv,
+  type ZeekRecord,
+  type ZeekValue,
+} from './values.js';
 
 export type TsvLine =
   | { kind: 'record'; path: string; record: ZeekRecord }
@@ -12,7 +20,41 @@ export type TsvLine =
   | { kind: 'skip'; reason: string };
 
 const CONTAINER = /^(?:set|vector)\[(.+)\]$/;
-const STRING_COLUMN = { type: 'string', container: false };
+
+/** How a cell's text becomes a value, by its Zeek type. */
+enum Scalar {
+  Text,
+  Time,
+  Integer,
+  Fraction,
+  Bool,
+}
+function scalarOf(type: string): Scalar {
+  switch (type) {
+    case 'time':
+      return Scalar.Time;
+    case 'count':
+    case 'int':
+    case 'port':
+      return Scalar.Integer;
+    case 'double':
+    case 'interval':
+      return Scalar.Fraction;
+    case 'bool':
+      return Scalar.Bool;
+    default:
+      return Scalar.Text;
+  }
+}
+
+interface Column {
+  scalar: Scalar;
+  /** A set or vector of `scalar`s. */
+  container: boolean;
+  /** A plain `string` column, where the empty field means the empty string. */
+  string: boolean;
+}
+const STRING_COLUMN: Column = { scalar: Scalar.Text, container: false, string: true };
 
 export class ZeekTsvParser {
   #separator = '\t';
@@ -21,9 +63,11 @@ export class ZeekTsvParser {
   #unset = '-';
   #path = '';
   #fields: string[] = [];
+  /** Per column: a name that would reach the record's prototype (`__proto__`), so skipped. */
+  #unsafe: boolean[] = [];
   #types: string[] = [];
-  /** Per column, from `#types`: the element type and whether the value is a set or vector. */
-  #columns: Array<{ type: string; container: boolean }> = [];
+  /** Per column, from `#types`: how its cells become values. */
+  #columns: Column[] = [];
 
   constructor(defaultPath = '') {
     this.#path = defaultPath;
@@ -39,10 +83,10 @@ export class ZeekTsvParser {
     if (this.#fields.length === 0) return { kind: 'skip', reason: 'record-before-fields-header' };
     const cells = line.split(this.#separator);
     if (cells.length !== this.#fields.length) return { kind: 'skip', reason: 'wrong-field-count' };
-    const record: ZeekRecord = {};
+    const record = newRecord();
     for (let i = 0; i < cells.length; i++) {
       const cell = cells[i]!;
-      if (cell === this.#unset) continue;
+      if (cell === this.#unset || this.#unsafe[i]) continue;
       const value = this.#value(cell, this.#columns[i] ?? STRING_COLUMN);
       if (value === undefined) return { kind: 'skip', reason: `bad-${this.#types[i] ?? 'value'}` };
       record[this.#fields[i]!] = value;
@@ -73,53 +117,53 @@ export class ZeekTsvParser {
         break;
       case 'fields':
         this.#fields = rest.split(this.#separator);
+        this.#unsafe = this.#fields.map((name) => UNSAFE_KEYS.has(name));
         break;
       case 'types':
         this.#types = rest.split(this.#separator);
         this.#columns = this.#types.map((type) => {
           const container = CONTAINER.exec(type);
-          return container ? { type: container[1]!, container: true } : { type, container: false };
+          return container
+            ? { scalar: scalarOf(container[1]!), container: true, string: false }
+            : { scalar: scalarOf(type), container: false, string: type === 'string' };
         });
         break;
     }
     return { kind: 'header' };
   }
 
-  #value(cell: string, column: { type: string; container: boolean }): ZeekValue | undefined {
+  #value(cell: string, column: Column): ZeekValue | undefined {
     if (column.container) {
       if (cell === this.#empty) return [];
       const out: ZeekValue[] = [];
       for (const part of cell.split(this.#setSeparator)) {
         if (part === '') continue; // as the JSON reader does (see json.ts)
-        const v = this.#scalar(part, column.type);
+        const v = scalar(part, column.scalar);
         if (v === undefined) return undefined;
         out.push(v);
       }
       return out;
     }
-    if (cell === this.#empty && column.type === 'string') return '';
-    return this.#scalar(cell, column.type);
+    if (column.string && cell === this.#empty) return '';
+    return scalar(cell, column.scalar);
   }
+}
 
-  #scalar(cell: string, type: string): ZeekValue | undefined {
-    switch (type) {
-      case 'time':
-        return epochToIso(cell);
-      case 'count':
-      case 'int':
-      case 'port': {
-        const n = Number(cell);
-        return Number.isFinite(n) ? n : undefined;
-      }
-      case 'double':
-      case 'interval': {
-        const n = Number(cell);
-        return Number.isFinite(n) ? normNumber(n) : undefined;
-      }
-      case 'bool':
-        return cell === 'T' ? true : cell === 'F' ? false : undefined;
-      default:
-        return unescapeTsv(cell);
+function scalar(cell: string, kind: Scalar): ZeekValue | undefined {
+  switch (kind) {
+    case Scalar.Text:
+      return unescapeTsv(cell);
+    case Scalar.Time:
+      return epochToIso(cell);
+    case Scalar.Integer: {
+      const n = Number(cell);
+      return Number.isFinite(n) ? n : undefined;
     }
+    case Scalar.Fraction: {
+      const n = Number(cell);
+      return Number.isFinite(n) ? normNumber(n) : undefined;
+    }
+    case Scalar.Bool:
+      return cell === 'T' ? true : cell === 'F' ? false : undefined;
   }
 }

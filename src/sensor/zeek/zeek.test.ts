@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { VigilEvent } from '../../core/index.js';
 import { parseZeekJsonLine } from './json.js';
-import { newZeekStats, readZeekStream } from './read.js';
+import { newZeekStats, readZeekBatches } from './read.js';
 import { ZeekTsvParser } from './tsv.js';
 import { epochToIso, unescapeTsv } from './values.js';
 
@@ -20,7 +20,7 @@ const HEADER = [
 async function read(text: string | Buffer, log = 'conn') {
   const stats = newZeekStats();
   const events: VigilEvent[] = [];
-  for await (const e of readZeekStream(Readable.from([Buffer.from(text)]), log, stats)) events.push(e);
+  for await (const b of readZeekBatches(Readable.from([Buffer.from(text)]), log, stats)) events.push(...b);
   return { events, stats };
 }
 
@@ -97,7 +97,7 @@ describe('Zeek TSV and JSON', () => {
     ];
     const stats = newZeekStats();
     const events: VigilEvent[] = [];
-    for await (const e of readZeekStream(Readable.from(chunks), 'conn', stats)) events.push(e);
+    for await (const b of readZeekBatches(Readable.from(chunks), 'conn', stats)) events.push(...b);
     expect(events).toHaveLength(2);
     expect(stats.skipped['line-too-long']).toBe(1);
   });
@@ -107,6 +107,25 @@ describe('Zeek TSV and JSON', () => {
     const cut = Buffer.concat([gz.subarray(0, gz.length / 2), Buffer.from('garbage')]);
     const r = await read(cut);
     expect(Object.keys(r.stats.skipped)).toContain('corrupt-gzip');
+  });
+
+  it('ignores prototype keys in a TSV fields header; records stay plain objects', () => {
+    const p = new ZeekTsvParser('x');
+    p.line('#fields\tts\t__proto__\tconstructor\ta');
+    p.line('#types\ttime\tvector[string]\tstring\tcount');
+    const r = p.line('1521911720.600843\tpolluted\tC\t7');
+    expect(r.kind).toBe('record');
+    if (r.kind !== 'record') return;
+    expect(Object.getPrototypeOf(r.record)).toBe(Object.prototype);
+    expect(Object.keys(r.record)).toEqual(['ts', 'a']);
+    expect(r.record.a).toBe(7);
+  });
+
+  it('gives an event whose ts is no time the epoch as its time, without failing the file', async () => {
+    const header = ['#fields\tts\tuid', '#types\tstring\tstring'];
+    const t = await read(`${header.join('\n')}\nyesterday\tC1\n2018-03-24T17:15:20Z\tC2\n`, 'x');
+    expect(t.events.map((e) => e.time)).toEqual(['1970-01-01T00:00:00.000Z', '2018-03-24T17:15:20.000Z']);
+    expect(t.stats.skipped).toEqual({});
   });
 
   it('ignores prototype keys in JSON', () => {

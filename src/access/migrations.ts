@@ -120,4 +120,18 @@ export const accessMigrations: Migration[] = [
         .execute();
     },
   },
+  {
+    id: 'access-0004-reason-sets',
+    async up(db) {
+      // A decision's reasons (a dozen signals, about a kilobyte of JSON) repeat request after
+      // request for an established session: each distinct list is kept once, by its hash.
+      await db.schema
+        .createTable('access_reason_sets')
+        .addColumn('hash', 'text', (c) => c.primaryKey())
+        .addColumn('reasons', 'text', (c) => c.notNull())
+        .addColumn('seen_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.alterTable('access_decisions').addColumn('reasons_hash', 'text').execute();
+    },
+  },
 ];

@@ -4,14 +4,17 @@
  * learned hours and analysts' blocks. Only sign-in, step-up and cache refills read or write here;
  * an established session's check never does.
  */
+import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { AnyDb } from '../platform/db/index.js';
+import { type AnyDb, rowInserter } from '../platform/db/index.js';
 import type { KnownPlaces } from './geo.js';
 import { emptyHistogram, type HourHistogram, parseHistogram } from './hours.js';
 import type {
   AccessBlockRow,
+  AccessDecisionRow,
   AccessLoginRow,
   AccessPlaceRow,
+  AccessReasonSetRow,
   AccessSessionRow,
   AccessTables,
 } from './tables.js';
@@ -33,31 +36,67 @@ export class AccessStore {
     this.db = db.withTables<AccessTables>();
   }
 
+  /**
+   * Writes decisions in one transaction: each distinct reason list once (by its hash, its
+   * `seen_at` moved to now), then the decision rows that point to it.
+   */
   async insertDecisions(decisions: readonly Decision[]): Promise<void> {
     if (!decisions.length) return;
-    const rows = decisions.map((d) => ({
-      id: d.id,
-      time: d.time,
-      user_id: d.user?.id ?? null,
-      username: d.user?.name ?? null,
-      app: d.app,
-      decision: d.decision,
-      risk: d.risk,
-      reasons: JSON.stringify(d.reasons),
-      source_ip: d.sourceIp,
-      host: d.host,
-      path: d.path?.slice(0, 512) ?? null,
-      method: d.method,
-    }));
+    const sets = new Map<string, AccessReasonSetRow>();
+    const rows: AccessDecisionRow[] = [];
+    for (const d of decisions) {
+      const reasons = JSON.stringify(d.reasons);
+      const hash = hashOf(reasons);
+      if (!sets.has(hash)) sets.set(hash, { hash, reasons, seen_at: d.time });
+      rows.push({
+        id: d.id,
+        time: d.time,
+        user_id: d.user?.id ?? null,
+        username: d.user?.name ?? null,
+        app: d.app,
+        decision: d.decision,
+        risk: d.risk,
+        reasons: '',
+        reasons_hash: hash,
+        source_ip: d.sourceIp,
+        host: d.host,
+        path: d.path?.slice(0, 512) ?? null,
+        method: d.method,
+      });
+    }
     await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += 200) {
-        await trx
-          .insertInto('access_decisions')
-          .values(rows.slice(i, i + 200))
-          .execute();
-      }
+      await this.#insertSets(trx, [...sets.values()]);
+      for (let i = 0; i < rows.length; i += 1000) await this.#insertDecisions(trx, rows.slice(i, i + 1000));
     });
   }
+
+  readonly #insertSets = rowInserter(
+    (db: Kysely<AccessTables>, row: AccessReasonSetRow) =>
+      db
+        .insertInto('access_reason_sets')
+        .values(row)
+        .onConflict((oc) => oc.column('hash').doUpdateSet({ seen_at: (eb) => eb.ref('excluded.seen_at') })),
+    ['hash', 'reasons', 'seen_at'],
+  );
+
+  readonly #insertDecisions = rowInserter(
+    (db: Kysely<AccessTables>, row: AccessDecisionRow) => db.insertInto('access_decisions').values(row),
+    [
+      'id',
+      'time',
+      'user_id',
+      'username',
+      'app',
+      'decision',
+      'risk',
+      'reasons',
+      'reasons_hash',
+      'source_ip',
+      'host',
+      'path',
+      'method',
+    ],
+  );
 
   /** Most recent first; optionally one user's or one decision kind's. */
   async recentDecisions(opts: {
@@ -66,13 +105,15 @@ export class AccessStore {
     decision?: string | undefined;
   }): Promise<DecisionView[]> {
     let q = this.db
-      .selectFrom('access_decisions')
-      .selectAll()
-      .orderBy('time', 'desc')
-      .orderBy('id', 'desc')
+      .selectFrom('access_decisions as d')
+      .leftJoin('access_reason_sets as rs', 'rs.hash', 'd.reasons_hash')
+      .selectAll('d')
+      .select('rs.reasons as set_reasons')
+      .orderBy('d.time', 'desc')
+      .orderBy('d.id', 'desc')
       .limit(opts.limit);
-    if (opts.userId) q = q.where('user_id', '=', opts.userId);
-    if (opts.decision) q = q.where('decision', '=', opts.decision);
+    if (opts.userId) q = q.where('d.user_id', '=', opts.userId);
+    if (opts.decision) q = q.where('d.decision', '=', opts.decision);
     const rows = await q.execute();
     return rows.map((r) => ({
       id: r.id,
@@ -86,13 +127,24 @@ export class AccessStore {
       host: r.host,
       path: r.path,
       method: r.method,
-      reasons: parseReasons(r.reasons),
+      reasons: parseReasons(r.reasons || r.set_reasons || '[]'),
     }));
   }
 
-  /** Deletes decisions older than `before` (ISO time). */
+  /** Deletes decisions older than `before` (ISO time), then the reason sets no decision uses any more. */
   async pruneDecisions(before: string): Promise<number> {
     const res = await this.db.deleteFrom('access_decisions').where('time', '<', before).executeTakeFirst();
+    await this.db
+      .deleteFrom('access_reason_sets')
+      .where('seen_at', '<', before)
+      .where((eb) =>
+        eb(
+          'hash',
+          'not in',
+          eb.selectFrom('access_decisions').select('reasons_hash').where('reasons_hash', 'is not', null),
+        ),
+      )
+      .execute();
     return Number(res.numDeletedRows);
   }
 
@@ -242,6 +294,9 @@ export class AccessStore {
     return this.db.selectFrom('access_blocks').selectAll().orderBy('created_at', 'desc').execute();
   }
 }
+
+/** A reason list's key: 132 bits of its SHA-256, base64url. */
+const hashOf = (reasons: string): string => hash('sha256', reasons, 'base64url').slice(0, 22);
 
 function parseReasons(text: string): SignalResult[] {
   try {

@@ -12,11 +12,21 @@ export type AccessDecisionRow = {
   app: string | null;
   decision: string;
   risk: number;
+  /** The reasons as JSON text (decisions written before access-0004), or '' with `reasons_hash`. */
   reasons: string;
+  /** The decision's reason set (`access_reason_sets`): consecutive decisions mostly share one. */
+  reasons_hash: string | null;
   source_ip: string | null;
   host: string | null;
   path: string | null;
   method: string | null;
+};
+
+/** One distinct list of reasons (JSON), by its SHA-256; `seen_at` is the last time a decision used it. */
+export type AccessReasonSetRow = {
+  hash: string;
+  reasons: string;
+  seen_at: string;
 };
 
 export type AccessSessionRow = {
@@ -71,6 +81,7 @@ export type AccessBlockRow = {
 
 export type AccessTables = {
   access_decisions: AccessDecisionRow;
+  access_reason_sets: AccessReasonSetRow;
   access_sessions: AccessSessionRow;
   access_devices: AccessDeviceRow;
   access_profiles: AccessProfileRow;

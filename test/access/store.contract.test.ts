@@ -13,6 +13,73 @@ for (const engine of testDatabases()) {
   describe(`access store (${engine.name})`, () => {
     afterAll(() => engine.cleanup());
 
+    it('keeps each distinct reason list once; prunes the lists no decision uses', async () => {
+      const database = await engine.open();
+      try {
+        await runMigrations(database, accessMigrations);
+        const store = new AccessStore(database.db);
+        const reasonsOf = (i: number) => [
+          { signal: 'zone', score: 0, reason: 'network zone lan' },
+          { signal: 'device', score: i % 3 === 0 ? 25 : 0, reason: i % 3 === 0 ? 'new device' : 'known device' },
+        ];
+        const decision = (i: number, day: string) => ({
+          id: `r${day}${String(i).padStart(4, '0')}`,
+          time: `2026-06-${day}T08:00:${String(i % 60).padStart(2, '0')}.000Z`,
+          decision: 'allow' as const,
+          risk: 0,
+          app: 'ehr',
+          user: { id: 'u1', name: 'alice', roles: ['clinician' as const] },
+          sourceIp: '10.0.0.1',
+          host: 'ehr.test',
+          path: '/x',
+          method: 'GET',
+          reasons: reasonsOf(i),
+        });
+        await store.insertDecisions(Array.from({ length: 30 }, (_, i) => decision(i, '01')));
+        // A decision written before reason sets existed keeps its reasons inline.
+        await database.db
+          .withTables<{ access_decisions: Record<string, unknown> }>()
+          .insertInto('access_decisions')
+          .values({
+            id: 'legacy',
+            time: '2026-06-01T07:00:00.000Z',
+            user_id: 'u1',
+            username: 'alice',
+            app: 'ehr',
+            decision: 'deny',
+            risk: 100,
+            reasons: JSON.stringify([{ signal: 'zone', score: 100, reason: 'zone internet denied' }]),
+            source_ip: '10.0.0.9',
+            host: 'ehr.test',
+            path: '/',
+            method: 'GET',
+          })
+          .execute();
+        const sets = () =>
+          database.db
+            .withTables<{ access_reason_sets: { hash: string } }>()
+            .selectFrom('access_reason_sets')
+            .select('hash')
+            .execute();
+        expect(await sets()).toHaveLength(2);
+        const all = await store.recentDecisions({ limit: 100 });
+        expect(all).toHaveLength(31);
+        for (const d of all.filter((x) => x.id !== 'legacy'))
+          expect(d.reasons).toEqual(reasonsOf(Number(d.id.slice(3))));
+        expect(all.find((d) => d.id === 'legacy')!.reasons[0]!.reason).toBe('zone internet denied');
+
+        // Day 3 uses only the "known device" list: pruning day 1 removes the other list, keeps this one.
+        await store.insertDecisions([decision(1, '03')]);
+        expect(await store.pruneDecisions('2026-06-02T00:00:00.000Z')).toBe(31);
+        expect(await sets()).toHaveLength(1);
+        const left = await store.recentDecisions({ limit: 10 });
+        expect(left.map((d) => d.id)).toEqual(['r030001']);
+        expect(left[0]!.reasons).toEqual(reasonsOf(1));
+      } finally {
+        await database.close();
+      }
+    });
+
     it('keeps decisions, sessions, devices, hours and blocks', async () => {
       const database = await engine.open();
       try {

@@ -8,4 +8,5 @@ export {
   openDatabase,
   toCount,
 } from './database.js';
+export { rowInserter } from './insert-rows.js';
 export { listAppliedMigrations, type Migration, type MigrationResult, runMigrations } from './migrate.js';

@@ -31,6 +31,11 @@ export interface CachedSession {
   places: KnownPlaces;
   /** Impossible travel between the previous sign-in and this session's, judged once at fill. */
   travel: SignalResult;
+  /**
+   * The reasons of this session's last decision. A check whose reasons are the same reuses the
+   * array, so its JSON and hash are computed once (store.ts), not per request. Never mutated.
+   */
+  lastReasons?: readonly SignalResult[];
 }
 
 /** Bounded map of sessions by id, indexed by user for invalidation. */

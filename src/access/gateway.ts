@@ -194,7 +194,9 @@ export class Gateway {
     if (verdict.decision === 'allow' && stepUpDone && verdict.risk >= app.stepUpRisk) {
       signals.push({ signal: 'step-up', score: 0, reason: 'MFA done recently on this device and address' });
     }
-    return out(await this.record(req, app, s, verdict.decision, verdict.risk, signals));
+    if (!sameReasons(s.lastReasons, signals)) s.lastReasons = signals;
+    const reasons = s.lastReasons ?? signals;
+    return out(await this.record(req, app, s, verdict.decision, verdict.risk, reasons));
   }
 
   /** New country, ASN and network of this request's address for the user, and the session's travel verdict. */
@@ -334,7 +336,7 @@ export class Gateway {
     s: CachedSession | null,
     decision: Decision['decision'],
     risk: number,
-    reasons: SignalResult[],
+    reasons: readonly SignalResult[],
     peer?: string,
   ): Promise<Decision> {
     const now = this.p.deps.clock.now();
@@ -354,4 +356,19 @@ export class Gateway {
     await this.p.recorder.record(d);
     return d;
   }
+}
+
+/** True when both lists say the same, signal by signal. */
+function sameReasons(
+  a: readonly SignalResult[] | undefined,
+  b: readonly SignalResult[],
+): a is readonly SignalResult[] {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.signal !== y.signal || x.score !== y.score || x.reason !== y.reason) return false;
+    if (x.deny !== y.deny || x.unknown !== y.unknown) return false;
+  }
+  return true;
 }

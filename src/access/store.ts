@@ -21,9 +21,10 @@ import type {
 import type { Decision, SignalResult } from './types.js';
 
 /** A decision as the console lists it. */
-export interface DecisionView extends Omit<Decision, 'user'> {
+export interface DecisionView extends Omit<Decision, 'user' | 'reasons'> {
   userId: string | null;
   username: string | null;
+  reasons: SignalResult[];
 }
 
 /** Places loaded per user (a user rarely has more; the oldest fall out). */
@@ -45,8 +46,7 @@ export class AccessStore {
     const sets = new Map<string, AccessReasonSetRow>();
     const rows: AccessDecisionRow[] = [];
     for (const d of decisions) {
-      const reasons = JSON.stringify(d.reasons);
-      const hash = hashOf(reasons);
+      const { reasons, hash } = reasonSetOf(d.reasons);
       if (!sets.has(hash)) sets.set(hash, { hash, reasons, seen_at: d.time });
       rows.push({
         id: d.id,
@@ -295,8 +295,17 @@ export class AccessStore {
   }
 }
 
-/** A reason list's key: 132 bits of its SHA-256, base64url. */
-const hashOf = (reasons: string): string => hash('sha256', reasons, 'base64url').slice(0, 22);
+/** A reason list's JSON and key (132 bits of its SHA-256, base64url), once per list object. */
+const reasonSets = new WeakMap<readonly SignalResult[], { reasons: string; hash: string }>();
+function reasonSetOf(list: readonly SignalResult[]): { reasons: string; hash: string } {
+  let set = reasonSets.get(list);
+  if (set === undefined) {
+    const reasons = JSON.stringify(list);
+    set = { reasons, hash: hash('sha256', reasons, 'base64url').slice(0, 22) };
+    reasonSets.set(list, set);
+  }
+  return set;
+}
 
 function parseReasons(text: string): SignalResult[] {
   try {

@@ -64,5 +64,5 @@ export interface Decision {
   host: string | null;
   path: string | null;
   method: string | null;
-  reasons: SignalResult[];
+  reasons: readonly SignalResult[];
 }

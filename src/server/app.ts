@@ -6,12 +6,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import fastifyCookie from '@fastify/cookie';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { VigilError } from '../core/index.js';
+import { fastAccessCheck } from './access-check.js';
 import { registerConsole } from './console.js';
 import { registerAuthentication, sessionCookieFor } from './plugins/authenticate.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -51,19 +54,31 @@ const VERSION = (
 export async function buildApp(services: Services, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const tls = Boolean(config.server.tlsCertFile && config.server.tlsKeyFile);
+  const isClosing = options.isClosing ?? (() => false);
+  // The listener answers the gateway's forward-auth checks itself, before Fastify (access-check.ts).
+  const accessCheck = fastAccessCheck({ access: services.access, logger: services.logger, tls, isClosing });
   const app = Fastify({
     loggerInstance: services.logger,
     genReqId: () => randomUUID(),
     trustProxy: config.server.trustProxy.length ? [...config.server.trustProxy] : false,
     bodyLimit: config.server.bodyLimit,
-    ...(tls
-      ? {
-          https: {
-            cert: readFileSync(config.server.tlsCertFile!),
-            key: readFileSync(config.server.tlsKeyFile!),
-          },
-        }
-      : {}),
+    serverFactory: (handler, opts) => {
+      const listener = (req: IncomingMessage, res: ServerResponse) => {
+        if (!accessCheck(req, res)) handler(req, res);
+      };
+      const server = tls
+        ? createHttpsServer(
+            { cert: readFileSync(config.server.tlsCertFile!), key: readFileSync(config.server.tlsKeyFile!) },
+            listener,
+          )
+        : createHttpServer(listener);
+      // What Fastify sets on a server it makes itself (its defaults filled in).
+      const o = opts as { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+      server.keepAliveTimeout = o.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = o.requestTimeout ?? 0;
+      server.setTimeout(o.connectionTimeout ?? 0);
+      return server;
+    },
     routerOptions: { maxParamLength: 200 },
   }) as unknown as FastifyInstance;
 
@@ -113,7 +128,6 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const cookie = sessionCookieFor(tls);
   registerAuthentication(app, services.identity, cookie);
 
-  const isClosing = options.isClosing ?? (() => false);
   await app.register(healthRoutes, { services, isClosing });
   await app.register(authRoutes, {
     identity: services.identity,

@@ -3,6 +3,7 @@
  * step-up from a new device and a foreign address, a disabled user denied at once, open redirects
  * refused, forged forwarding headers, and the console's API.
  */
+import { request } from 'node:http';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, type Browser, type ServerFixture, serverFixture, signIn } from '../support/server-fixture.js';
@@ -195,6 +196,66 @@ describe('access gateway (in-process)', () => {
     const res = await check(nginxHeaders('10.1.2.3', '/', 'other.hospital.test'), browser.cookieHeader());
     expect(res.statusCode).toBe(403);
     expect((await lastDecision()).reasons[0]!.signal).toBe('application');
+  });
+
+  it("the server's listener answers /access/check on its fast path exactly as the route does", async () => {
+    await f.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = f.app.server.address() as { port: number };
+    const viaSocket = (method: string, url: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method, path: url, headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on('error', reject).end();
+      });
+    const cases: Array<[string, Record<string, string>]> = [
+      ['allow (nginx)', { ...nginxHeaders('10.1.2.3'), cookie: browser.cookieHeader() }],
+      ['allow (Traefik)', { ...traefikHeaders('10.1.2.3'), cookie: browser.cookieHeader() }],
+      ['no session (nginx)', nginxHeaders('10.1.2.3')],
+      ['no session (Traefik)', traefikHeaders('10.1.2.3')],
+      ['role refused', { ...nginxHeaders('10.1.2.3', '/admin/users'), cookie: browser.cookieHeader() }],
+      ['malformed cookie', { ...nginxHeaders('10.1.2.3'), cookie: 'vigil_access=%E0%A4%A; vigil_device=x' }],
+    ];
+    const stable = (h: Record<string, unknown>) => {
+      const { date: _d, 'x-request-id': _r, connection: _c, 'keep-alive': _k, ...rest } = h;
+      return rest;
+    };
+    for (const [name, headers] of cases) {
+      const routed = await f.app.inject({
+        method: 'GET',
+        url: '/access/check',
+        headers,
+        remoteAddress: PROXY,
+      });
+      const fast = await viaSocket('GET', '/access/check', headers);
+      expect({ name, status: fast.status, body: fast.body }).toEqual({
+        name,
+        status: routed.statusCode,
+        body: routed.body,
+      });
+      expect(stable(fast.headers)).toEqual(stable(routed.headers));
+      expect(fast.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(fast.headers['content-security-policy']).toBeDefined();
+    }
+    const head = await viaSocket('HEAD', '/access/check?from=proxy', {
+      ...nginxHeaders('10.1.2.3'),
+      cookie: browser.cookieHeader(),
+    });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    // Only that URL and those methods take the fast path; anything else is Fastify's.
+    for (const [method, url] of [
+      ['GET', '/access/checkout'],
+      ['POST', '/access/check'],
+    ] as const) {
+      const other = await viaSocket(method, url, nginxHeaders('10.1.2.3'));
+      expect(other.headers['x-vigil-decision']).toBeUndefined();
+      expect(other.status).toBeGreaterThanOrEqual(400);
+    }
   });
 
   it('the same session from a new device and a foreign address through a trusted proxy: step-up', async () => {

@@ -20,7 +20,11 @@ for (const engine of testDatabases()) {
         const store = new AccessStore(database.db);
         const reasonsOf = (i: number) => [
           { signal: 'zone', score: 0, reason: 'network zone lan' },
-          { signal: 'device', score: i % 3 === 0 ? 25 : 0, reason: i % 3 === 0 ? 'new device' : 'known device' },
+          {
+            signal: 'device',
+            score: i % 3 === 0 ? 25 : 0,
+            reason: i % 3 === 0 ? 'new device' : 'known device',
+          },
         ];
         const decision = (i: number, day: string) => ({
           id: `r${day}${String(i).padStart(4, '0')}`,

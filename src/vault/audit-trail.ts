@@ -16,10 +16,10 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { type Clock, systemClock, VigilError } from '../core/index.js';
-import type { AnyDb } from '../platform/db/index.js';
+import { type AnyDb, compiledOnce, rowInserter } from '../platform/db/index.js';
 import { type AuditEntry, type AuditEntryInput, contentOf, linkHash, rowOfEntry } from './audit-entry.js';
 import type { CheckpointSigner } from './checkpoint-signer.js';
-import { type VaultExecutor, type VaultTables, vaultDb } from './tables.js';
+import { type AuditRow, type VaultExecutor, type VaultTables, vaultDb } from './tables.js';
 
 /** A signed checkpoint as stored. */
 export interface AuditCheckpoint {
@@ -50,8 +50,22 @@ const ACTIONS = new Set([
   'break-glass',
 ]);
 const OUTCOMES = new Set(['success', 'failure', 'denied']);
-/** Rows per multi-row audit insert (12 parameters each). */
-const APPEND_CHUNK = 200;
+/** Rows per multi-row audit insert (12 parameters each: 12,000, below SQLite's 32,766). */
+const APPEND_CHUNK = 1000;
+const AUDIT_COLUMNS = [
+  'seq',
+  'time',
+  'actor_id',
+  'actor_role',
+  'action',
+  'resources',
+  'patient_ref',
+  'outcome',
+  'break_glass_reason',
+  'search_result_ids',
+  'prev_hash',
+  'hash',
+] as const;
 /** Most entries one group commit writes. */
 const GROUP_MAX = 1000;
 
@@ -70,6 +84,24 @@ export class AuditTrail {
   readonly #signer: CheckpointSigner;
   readonly #every: number;
   readonly #clock: Clock;
+  /** The statements of every append, compiled once (see `compiledOnce`, `rowInserter`). */
+  readonly #advance = compiledOnce((db: Kysely<VaultTables>, slot) =>
+    db
+      .updateTable('vault_audit_head')
+      .set({ seq: sql`seq + ${slot('n')}` })
+      .where('id', '=', 1)
+      .returning(['seq', 'hash']),
+  );
+  readonly #setHash = compiledOnce((db: Kysely<VaultTables>, slot) =>
+    db
+      .updateTable('vault_audit_head')
+      .set({ hash: slot('hash') })
+      .where('id', '=', 1),
+  );
+  readonly #insert = rowInserter(
+    (db: Kysely<VaultTables>, row: AuditRow) => db.insertInto('vault_audit').values(row),
+    AUDIT_COLUMNS,
+  );
 
   constructor(db: AnyDb, signer: CheckpointSigner, options: AuditTrailOptions = {}) {
     this.#db = vaultDb(db);
@@ -88,22 +120,8 @@ export class AuditTrail {
    * (or roll back) together. Holds the chain head until that transaction ends: keep it short.
    */
   async appendInTransaction(trx: VaultExecutor, input: AuditEntryInput): Promise<AuditEntry> {
-    check(input);
-    const db = vaultDb(trx);
-    const head = await db
-      .updateTable('vault_audit_head')
-      .set({ seq: sql`seq + 1` })
-      .where('id', '=', 1)
-      .returning(['seq', 'hash'])
-      .executeTakeFirst();
-    if (!head) throw new VigilError('INTERNAL', 'The audit chain head is missing');
-    const seq = Number(head.seq);
-    const content = contentOf(input, seq, this.#clock.now().toISOString());
-    const entry: AuditEntry = { ...content, prevHash: head.hash, hash: linkHash(content, head.hash) };
-    await db.insertInto('vault_audit').values(rowOfEntry(entry)).execute();
-    await db.updateTable('vault_audit_head').set({ hash: entry.hash }).where('id', '=', 1).execute();
-    if (this.#every > 0 && seq % this.#every === 0) await this.#insertCheckpoint(db, seq, entry.hash);
-    return entry;
+    const [entry] = await this.appendManyInTransaction(trx, [input]);
+    return entry!;
   }
 
   /**
@@ -117,12 +135,7 @@ export class AuditTrail {
     if (inputs.length === 0) return [];
     for (const input of inputs) check(input);
     const db = vaultDb(trx);
-    const head = await db
-      .updateTable('vault_audit_head')
-      .set({ seq: sql`seq + ${inputs.length}` })
-      .where('id', '=', 1)
-      .returning(['seq', 'hash'])
-      .executeTakeFirst();
+    const [head] = await this.#advance(db, { n: inputs.length });
     if (!head) throw new VigilError('INTERNAL', 'The audit chain head is missing');
     const first = Number(head.seq) - inputs.length + 1;
     // RETURNING gives the new seq; the previous hash is still the head's (updated below).
@@ -138,11 +151,8 @@ export class AuditTrail {
       if (this.#every > 0 && entry.seq % this.#every === 0) checkpoints.push([entry.seq, entry.hash]);
     }
     for (let i = 0; i < entries.length; i += APPEND_CHUNK)
-      await db
-        .insertInto('vault_audit')
-        .values(entries.slice(i, i + APPEND_CHUNK).map(rowOfEntry))
-        .execute();
-    await db.updateTable('vault_audit_head').set({ hash: prev }).where('id', '=', 1).execute();
+      await this.#insert(db, entries.slice(i, i + APPEND_CHUNK).map(rowOfEntry));
+    await this.#setHash(db, { hash: prev });
     for (const [seq, hash] of checkpoints) await this.#insertCheckpoint(db, seq, hash);
     return entries;
   }

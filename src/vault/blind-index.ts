@@ -34,10 +34,10 @@
 import { createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { VigilError } from '../core/index.js';
-import type { AnyDb } from '../platform/db/index.js';
+import { type AnyDb, compiledOnce, rowInserter } from '../platform/db/index.js';
 import type { KeyRing } from '../platform/keys/index.js';
 import { type IndexValue, normalise, type ParamKind } from './normalise.js';
-import { type VaultExecutor, type VaultTables, vaultDb } from './tables.js';
+import { type SearchRow, type VaultExecutor, type VaultTables, vaultDb } from './tables.js';
 
 /** Bytes of HMAC kept per token (see the module comment). */
 export const TOKEN_HASH_BYTES = 16;
@@ -86,13 +86,26 @@ export interface IndexEntry {
 }
 
 // Row inserts per statement: 4 parameters each, far below SQLite's 32,766.
-const INSERT_CHUNK = 500;
+const INSERT_CHUNK = 1000;
 
 /** Writes and searches the blind indexes. */
 export class BlindIndex {
   readonly #db: Kysely<VaultTables>;
   readonly #key: Buffer;
   readonly #params: SearchParamRegistry;
+  readonly #insert = rowInserter(
+    (db: Kysely<VaultTables>, row: SearchRow) => db.insertInto('vault_search').values(row),
+    ['resource_type', 'resource_id', 'param', 'token_hash'],
+  );
+  readonly #find = compiledOnce((db: Kysely<VaultTables>, slot) =>
+    db
+      .selectFrom('vault_search')
+      .select('resource_id')
+      .where('resource_type', '=', slot('type'))
+      .where('param', '=', slot('param'))
+      .where('token_hash', '=', slot('hash'))
+      .orderBy('resource_id'),
+  );
 
   constructor(db: AnyDb, keys: KeyRing, params: SearchParamRegistry = DEFAULT_SEARCH_PARAMS) {
     this.#db = vaultDb(db);
@@ -122,12 +135,22 @@ export class BlindIndex {
   hashesOf(
     resourceType: string,
     entries: readonly IndexEntry[],
+    /** Hashes already computed by this caller (a bulk write: years, codes and patients repeat). */
+    memo?: Map<string, string>,
   ): Array<{ param: string; token_hash: string }> {
     const out = new Map<string, { param: string; token_hash: string }>();
     for (const entry of entries) {
       const def = this.param(resourceType, entry.param);
       for (const token of normalise[def.kind].index(entry.value, def.target)) {
-        const token_hash = this.hash(resourceType, entry.param, token);
+        let token_hash: string | undefined;
+        if (memo) {
+          const at = `${resourceType}|${entry.param}|${token}`;
+          token_hash = memo.get(at);
+          if (token_hash === undefined) {
+            token_hash = this.hash(resourceType, entry.param, token);
+            memo.set(at, token_hash);
+          }
+        } else token_hash = this.hash(resourceType, entry.param, token);
         out.set(`${entry.param}|${token_hash}`, { param: entry.param, token_hash });
       }
     }
@@ -150,12 +173,8 @@ export class BlindIndex {
     }));
     const run = async (db: Kysely<VaultTables>) => {
       await this.#remove(db, resource.resourceType, [resource.id]);
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        await db
-          .insertInto('vault_search')
-          .values(rows.slice(i, i + INSERT_CHUNK))
-          .execute();
-      }
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+        await this.#insert(db, rows.slice(i, i + INSERT_CHUNK));
     };
     if (exec) await run(vaultDb(exec));
     else await this.#db.transaction().execute(run);
@@ -166,8 +185,10 @@ export class BlindIndex {
     resources: ReadonlyArray<{ resourceType: string; id: string; entries: readonly IndexEntry[] }>,
     exec: VaultExecutor,
   ): Promise<void> {
+    // Memoised for this call only: the tokens are patient data, not kept past the write.
+    const memo = new Map<string, string>();
     const rows = resources.flatMap((r) =>
-      this.hashesOf(r.resourceType, r.entries).map((h) => ({
+      this.hashesOf(r.resourceType, r.entries, memo).map((h) => ({
         resource_type: r.resourceType,
         resource_id: r.id,
         ...h,
@@ -175,10 +196,7 @@ export class BlindIndex {
     );
     const db = vaultDb(exec);
     for (let i = 0; i < rows.length; i += INSERT_CHUNK)
-      await db
-        .insertInto('vault_search')
-        .values(rows.slice(i, i + INSERT_CHUNK))
-        .execute();
+      await this.#insert(db, rows.slice(i, i + INSERT_CHUNK));
   }
 
   /** Removes the index rows of resources (on delete or erasure). */
@@ -200,14 +218,11 @@ export class BlindIndex {
   async findIds(resourceType: string, param: string, value: string, exec?: VaultExecutor): Promise<string[]> {
     const def = this.param(resourceType, param);
     const token = normalise[def.kind].query(value, def.target);
-    const rows = await (exec ? vaultDb(exec) : this.#db)
-      .selectFrom('vault_search')
-      .select('resource_id')
-      .where('resource_type', '=', resourceType)
-      .where('param', '=', param)
-      .where('token_hash', '=', this.hash(resourceType, param, token))
-      .orderBy('resource_id')
-      .execute();
+    const rows = await this.#find(exec ? vaultDb(exec) : this.#db, {
+      type: resourceType,
+      param,
+      hash: this.hash(resourceType, param, token),
+    });
     return rows.map((r) => r.resource_id);
   }
 }

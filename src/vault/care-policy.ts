@@ -94,6 +94,10 @@ export class CarePolicy implements AccessPolicy {
   readonly #windowMs: number;
   readonly #care: LruCache<string, Care>;
   readonly #consents: LruCache<string, FhirResource[]>;
+  /** Care sets being computed, by user (see `#careOf`). */
+  readonly #computing = new Map<string, Promise<Care>>();
+  /** Bumped when relationships change: a computation that started before is not cached. */
+  #generation = 0;
 
   constructor(deps: CarePolicyDeps, options: CarePolicyOptions = {}) {
     this.#deps = deps;
@@ -143,7 +147,11 @@ export class CarePolicy implements AccessPolicy {
   }
 
   changed(resourceTypes: ReadonlySet<string>): void {
-    if ([...resourceTypes].some((t) => RELATIONSHIP_TYPES.has(t))) this.#care.clear();
+    if ([...resourceTypes].some((t) => RELATIONSHIP_TYPES.has(t))) {
+      this.#care.clear();
+      this.#computing.clear();
+      this.#generation++;
+    }
     if (resourceTypes.has('Consent') || resourceTypes.has('PractitionerRole')) this.#consents.clear();
   }
 
@@ -168,12 +176,33 @@ export class CarePolicy implements AccessPolicy {
   /** Forgets one user's cached care (their staff link changed). */
   forgetUser(userId: string): void {
     this.#care.delete(userId);
+    this.#computing.delete(userId);
+    this.#generation++;
   }
 
   async #careOf(userId: string, db: Kysely<VaultTables>): Promise<Care> {
     const cached = this.#care.get(userId);
     if (cached) return cached;
-    const care = await this.#computeCare(userId, db);
+    // Concurrent requests of one user outside a transaction (reads and searches) share one
+    // computation instead of each recomputing the same set when the cached one expires. A caller
+    // in a transaction computes its own: on SQLite a shared computation on the database would
+    // wait for that transaction, which would be waiting for it.
+    if (db.isTransaction) return this.#storeCare(userId, await this.#computeCare(userId, db));
+    let pending = this.#computing.get(userId);
+    if (!pending) {
+      const generation = this.#generation;
+      const computing: Promise<Care> = this.#computeCare(userId, db)
+        .then((care) => (generation === this.#generation ? this.#storeCare(userId, care) : care))
+        .finally(() => {
+          if (this.#computing.get(userId) === computing) this.#computing.delete(userId);
+        });
+      pending = computing;
+      this.#computing.set(userId, computing);
+    }
+    return pending;
+  }
+
+  #storeCare(userId: string, care: Care): Care {
     this.#care.set(userId, care);
     return care;
   }

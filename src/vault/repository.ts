@@ -7,7 +7,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { type Clock, VigilError } from '../core/index.js';
-import { compiledOnce } from '../platform/db/index.js';
+import { compiledOnce, rowInserter } from '../platform/db/index.js';
 import type { BlindIndex, IndexEntry } from './blind-index.js';
 import { type DataKeyStore, keyOwner } from './data-keys.js';
 import type { FhirResource } from './fhir-types.js';
@@ -43,7 +43,7 @@ export interface WriteInput {
 }
 
 // Rows per batched head/body read: far below every engine's parameter limit.
-const READ_CHUNK = 200;
+const READ_CHUNK = 500;
 
 /** The current, non-deleted versions of a type with their sealed bodies; the caller adds the ids. */
 const currentQuery = (db: Kysely<VaultTables>, type: string) =>
@@ -59,7 +59,24 @@ const currentQuery = (db: Kysely<VaultTables>, type: string) =>
     .where('c.resource_type', '=', type)
     .where('c.deleted', '=', 0);
 // Rows per multi-row insert: 7 parameters each, far below SQLite's 32,766 and PostgreSQL's 65,535.
-const INSERT_CHUNK = 200;
+const INSERT_CHUNK = 500;
+
+const BODY_COLUMNS = [
+  'resource_type',
+  'id',
+  'version_id',
+  'key_owner',
+  'last_updated',
+  'deleted',
+  'body',
+] as const;
+const HEAD_COLUMNS = ['resource_type', 'id', 'version_id', 'key_owner', 'last_updated', 'deleted'] as const;
+
+const headRow = (row: CurrentRow): CurrentRow => ({
+  ...row,
+  version_id: Number(row.version_id),
+  deleted: Number(row.deleted),
+});
 
 /** Versioned, encrypted, indexed resource storage (see the module comment). */
 export class FhirRepository {
@@ -70,6 +87,43 @@ export class FhirRepository {
   /** A read by id is the hottest query: compiled once per repository (so per database). */
   readonly #currentOne = compiledOnce((db: Kysely<VaultTables>, slot) =>
     currentQuery(db, slot('type')).where('c.id', '=', slot('id')),
+  );
+  /** The other statements of a single write, compiled once too (see `compiledOnce`, `rowInserter`). */
+  readonly #headOne = compiledOnce((db: Kysely<VaultTables>, slot) =>
+    db
+      .selectFrom('vault_current')
+      .selectAll()
+      .where('resource_type', '=', slot('type'))
+      .where('id', '=', slot('id')),
+  );
+  readonly #moveHead = compiledOnce((db: Kysely<VaultTables>, slot) =>
+    db
+      .updateTable('vault_current')
+      .set({
+        version_id: sql<number>`${slot('version')}`,
+        key_owner: slot('owner'),
+        last_updated: slot('lastUpdated'),
+        deleted: sql<number>`${slot('deleted')}`,
+      })
+      .where('resource_type', '=', slot('type'))
+      .where('id', '=', slot('id'))
+      .where('version_id', '=', sql<number>`${slot('current')}`),
+  );
+  readonly #insertBodies = rowInserter(
+    (db: Kysely<VaultTables>, row: ResourceRow) =>
+      db
+        .insertInto('vault_resources')
+        .values(row)
+        .onConflict((oc) => oc.columns(['resource_type', 'id', 'version_id']).doNothing()),
+    BODY_COLUMNS,
+  );
+  readonly #insertHeads = rowInserter(
+    (db: Kysely<VaultTables>, row: CurrentRow) =>
+      db
+        .insertInto('vault_current')
+        .values(row)
+        .onConflict((oc) => oc.columns(['resource_type', 'id']).doNothing()),
+    HEAD_COLUMNS,
   );
 
   constructor(deps: {
@@ -86,13 +140,8 @@ export class FhirRepository {
 
   /** The head row of a resource, or undefined when it never existed. */
   async head(db: Kysely<VaultTables>, type: string, id: string): Promise<CurrentRow | undefined> {
-    const row = await db
-      .selectFrom('vault_current')
-      .selectAll()
-      .where('resource_type', '=', type)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row ? { ...row, version_id: Number(row.version_id), deleted: Number(row.deleted) } : undefined;
+    const [row] = await this.#headOne(db, { type, id });
+    return row ? headRow(row) : undefined;
   }
 
   /** One decrypted version; null when absent. */
@@ -128,25 +177,32 @@ export class FhirRepository {
 
   /**
    * The current, non-deleted versions of many resources of one type, decrypted in batches (one
-   * query per 200). Resources whose patient was erased are left out. Order follows `ids`.
+   * query per 500). Resources whose patient was erased are left out. Order follows `ids`.
    */
   async currentMany(db: Kysely<VaultTables>, type: string, ids: readonly string[]): Promise<StoredVersion[]> {
     const byId = new Map<string, StoredVersion>();
-    for (let i = 0; i < ids.length; i += READ_CHUNK) {
-      const chunk = ids.slice(i, i + READ_CHUNK);
-      const rows =
-        chunk.length === 1
-          ? await this.#currentOne(db, { type, id: chunk[0] })
-          : await currentQuery(db, type).where('c.id', 'in', chunk).execute();
-      for (const row of rows) {
-        let key: Buffer;
-        try {
-          key = await this.#dataKeys.existingKey(row.key_owner, db);
-        } catch (err) {
-          if (err instanceof VigilError && err.code === 'NOT_FOUND') continue; // erased
-          throw err;
-        }
-        try {
+    // One unwrapped key per owner for the whole call (a search reads one patient's resources), or
+    // null when the owner was erased; wiped at the end.
+    const keys = new Map<string, Buffer | null>();
+    try {
+      for (let i = 0; i < ids.length; i += READ_CHUNK) {
+        const chunk = ids.slice(i, i + READ_CHUNK);
+        const rows =
+          chunk.length === 1
+            ? await this.#currentOne(db, { type, id: chunk[0] })
+            : await currentQuery(db, type).where('c.id', 'in', chunk).execute();
+        for (const row of rows) {
+          let key = keys.get(row.key_owner);
+          if (key === undefined) {
+            try {
+              key = await this.#dataKeys.existingKey(row.key_owner, db);
+            } catch (err) {
+              if (!(err instanceof VigilError && err.code === 'NOT_FOUND')) throw err;
+              key = null; // erased
+            }
+            keys.set(row.key_owner, key);
+          }
+          if (key === null) continue;
           const versionId = Number(row.version_id);
           const body = openResource(
             key,
@@ -162,10 +218,10 @@ export class FhirRepository {
             deleted: false,
             patientId: patientOfOwner(row.key_owner),
           });
-        } finally {
-          key.fill(0);
         }
       }
+    } finally {
+      for (const key of keys.values()) key?.fill(0);
     }
     return ids.flatMap((id) => byId.get(id) ?? []);
   }
@@ -184,8 +240,7 @@ export class FhirRepository {
         .where('resource_type', '=', type)
         .where('id', 'in', ids.slice(i, i + READ_CHUNK))
         .execute();
-      for (const r of rows)
-        out.set(r.id, { ...r, version_id: Number(r.version_id), deleted: Number(r.deleted) });
+      for (const r of rows) out.set(r.id, headRow(r));
     }
     return out;
   }
@@ -255,14 +310,12 @@ export class FhirRepository {
       for (const k of keys.values()) k.fill(0);
     }
     for (let i = 0; i < bodies.length; i += INSERT_CHUNK) {
-      await db
-        .insertInto('vault_resources')
-        .values(bodies.slice(i, i + INSERT_CHUNK))
-        .execute();
-      await db
-        .insertInto('vault_current')
-        .values(heads.slice(i, i + INSERT_CHUNK))
-        .execute();
+      const chunk = bodies.slice(i, i + INSERT_CHUNK);
+      // The conflict clause serves single writes; here a version that exists is another writer's.
+      if ((await this.#insertBodies(db, chunk)) !== chunk.length)
+        throw new VigilError('CONFLICT', 'A resource of this batch was written meanwhile; retry');
+      if ((await this.#insertHeads(db, heads.slice(i, i + INSERT_CHUNK))) !== chunk.length)
+        throw new VigilError('CONFLICT', 'A resource of this batch was written meanwhile; retry');
     }
     await this.#index.indexNew(index, db);
     return out;
@@ -275,17 +328,26 @@ export class FhirRepository {
    */
   async write(db: Kysely<VaultTables>, input: WriteInput): Promise<StoredVersion> {
     const type = input.resource.resourceType;
-    const head = await this.head(db, type, input.id);
+    // A create (expected version 0, e.g. a server-assigned id) does not read the head first: its
+    // inserts find an existing resource by their keys (nothing is written then), and only that
+    // rare case reads the head, for the precise answer below.
+    const creating = input.expectedVersion === 0;
+    const head = creating ? undefined : await this.head(db, type, input.id);
     const current = head?.version_id ?? 0;
-    if (input.expectedVersion !== undefined && input.expectedVersion !== current) {
-      throw new VigilError(
+    const mismatch = (at: number) =>
+      new VigilError(
         'CONFLICT',
-        current === 0
+        at === 0
           ? `${type}/${input.id} does not exist (If-Match expected version ${input.expectedVersion})`
-          : `${type}/${input.id} is at version ${current}, not ${input.expectedVersion}`,
-        { details: { fhirStatus: 412, fhirCode: 'conflict', currentVersion: current } },
+          : `${type}/${input.id} is at version ${at}, not ${input.expectedVersion}`,
+        { details: { fhirStatus: 412, fhirCode: 'conflict', currentVersion: at } },
       );
-    }
+    if (input.expectedVersion !== undefined && input.expectedVersion !== current) throw mismatch(current);
+    const existing = async (err: unknown): Promise<never> => {
+      const found = creating && err instanceof VigilError && err.code === 'CONFLICT';
+      const at = found ? (await this.head(db, type, input.id))?.version_id : undefined;
+      throw at ? mismatch(at) : err;
+    };
     const versionId = current + 1;
     const lastUpdated = this.#clock.now().toISOString();
     const { resourceType, id: _ignored, meta, ...rest } = input.resource;
@@ -297,18 +359,20 @@ export class FhirRepository {
     };
     const deleted = input.deleted === true;
     const owner = keyOwner(type, input.patientId);
-    await this.#resources.write(
-      {
-        resourceType: type,
-        id: input.id,
-        versionId: String(versionId),
-        patientId: input.patientId,
-        lastUpdated,
-        deleted,
-        body: JSON.stringify(resource),
-      },
-      db,
-    );
+    await this.#resources
+      .write(
+        {
+          resourceType: type,
+          id: input.id,
+          versionId: String(versionId),
+          patientId: input.patientId,
+          lastUpdated,
+          deleted,
+          body: JSON.stringify(resource),
+        },
+        db,
+      )
+      .catch(existing);
     const values = {
       version_id: versionId,
       key_owner: owner,
@@ -316,20 +380,20 @@ export class FhirRepository {
       deleted: deleted ? 1 : 0,
     };
     if (head) {
-      const res = await db
-        .updateTable('vault_current')
-        .set(values)
-        .where('resource_type', '=', type)
-        .where('id', '=', input.id)
-        .where('version_id', '=', current)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1)
+      const res = await this.#moveHead.result(db, {
+        version: versionId,
+        owner,
+        lastUpdated,
+        deleted: values.deleted,
+        type,
+        id: input.id,
+        current,
+      });
+      if (Number(res.numAffectedRows ?? 0n) !== 1)
         throw new VigilError('CONFLICT', `${type}/${input.id} changed meanwhile; retry`);
     } else {
-      await db
-        .insertInto('vault_current')
-        .values({ resource_type: type, id: input.id, ...values })
-        .execute();
+      if ((await this.#insertHeads(db, [{ resource_type: type, id: input.id, ...values }])) !== 1)
+        await existing(new VigilError('CONFLICT', `${type}/${input.id} was created meanwhile; retry`));
     }
     if (deleted) await this.#index.removeResources(type, [input.id], db);
     else if (!head)

@@ -14,6 +14,20 @@ import { VigilError } from '../core/index.js';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const PREFIX = 'r1.';
+/** IVs are drawn from a pool of CSPRNG bytes (one `randomBytes` call per 1024), each used once. */
+const IV_POOL_BYTES = IV_BYTES * 1024;
+let ivPool = Buffer.alloc(0);
+let ivAt = 0;
+
+function freshIv(): Buffer {
+  if (ivAt + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_POOL_BYTES);
+    ivAt = 0;
+  }
+  const iv = ivPool.subarray(ivAt, ivAt + IV_BYTES);
+  ivAt += IV_BYTES;
+  return iv;
+}
 
 /** Where a resource version lives; bound into its ciphertext. */
 export interface ResourceRef {
@@ -41,7 +55,7 @@ export function resourceAad(ref: ResourceRef): Buffer {
 
 /** Encrypts a resource body; the result is text (`r1.` + base64url of IV, ciphertext, tag). */
 export function sealResource(dataKey: Buffer, ref: ResourceRef, plaintext: Buffer): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = freshIv();
   const cipher = createCipheriv('aes-256-gcm', dataKey, iv);
   cipher.setAAD(resourceAad(ref));
   const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);

@@ -6,10 +6,10 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { VigilError } from '../core/index.js';
-import type { AnyDb } from '../platform/db/index.js';
+import { type AnyDb, rowInserter } from '../platform/db/index.js';
 import { type DataKeyStore, keyOwner } from './data-keys.js';
 import { checkRef, openResource, type ResourceRef, sealResource } from './resource-cipher.js';
-import { type VaultExecutor, type VaultTables, vaultDb } from './tables.js';
+import { type ResourceRow, type VaultExecutor, type VaultTables, vaultDb } from './tables.js';
 
 /** One resource version to store. */
 export interface ResourceVersionInput extends ResourceRef {
@@ -33,6 +33,14 @@ export interface ResourceVersion extends ResourceRef {
 export class SealedResourceStore {
   readonly #db: Kysely<VaultTables>;
   readonly #dataKeys: DataKeyStore;
+  readonly #insert = rowInserter(
+    (db: Kysely<VaultTables>, row: ResourceRow) =>
+      db
+        .insertInto('vault_resources')
+        .values(row)
+        .onConflict((oc) => oc.columns(['resource_type', 'id', 'version_id']).doNothing()),
+    ['resource_type', 'id', 'version_id', 'key_owner', 'last_updated', 'deleted', 'body'],
+  );
 
   constructor(db: AnyDb, dataKeys: DataKeyStore) {
     this.#db = vaultDb(db);
@@ -47,9 +55,8 @@ export class SealedResourceStore {
     const key = await this.#dataKeys.keyFor(owner, db);
     try {
       const body = typeof input.body === 'string' ? Buffer.from(input.body, 'utf8') : input.body;
-      const res = await db
-        .insertInto('vault_resources')
-        .values({
+      const inserted = await this.#insert(db, [
+        {
           resource_type: input.resourceType,
           id: input.id,
           version_id: input.versionId,
@@ -57,11 +64,9 @@ export class SealedResourceStore {
           last_updated: input.lastUpdated,
           deleted: input.deleted ? 1 : 0,
           body: sealResource(key, input, body),
-        })
-        .onConflict((oc) => oc.columns(['resource_type', 'id', 'version_id']).doNothing())
-        .executeTakeFirst();
-      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0)
-        throw new VigilError('CONFLICT', 'This resource version exists already');
+        },
+      ]);
+      if (inserted === 0) throw new VigilError('CONFLICT', 'This resource version exists already');
     } finally {
       key.fill(0);
     }

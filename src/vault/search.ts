@@ -234,7 +234,6 @@ async function scanIds(
   p: ParsedSearch,
   after: string | undefined,
   limit: number,
-  among: readonly string[] | null,
 ): Promise<string[]> {
   let q = trx
     .selectFrom('vault_current')
@@ -242,7 +241,6 @@ async function scanIds(
     .where('resource_type', '=', type)
     .where('deleted', '=', 0);
   if (after !== undefined) q = q.where('id', '>', after);
-  if (among) q = q.where('id', 'in', among);
   if (p.owners) q = q.where('key_owner', 'in', p.owners.length ? p.owners : ['-']);
   for (const { op, range } of p.lastUpdated) {
     const s = new Date(range.start).toISOString();
@@ -256,6 +254,34 @@ async function scanIds(
   }
   const rows = await q.orderBy('id').limit(limit).execute();
   return rows.map((r) => r.id);
+}
+
+/**
+ * What `scanIds` checks in SQL, on a version already read: its key owner is one the caller may see
+ * (when the search was narrowed by owner) and `_lastUpdated` holds. Used for index candidates,
+ * whose versions are read by id anyway: one query instead of a scan and a read.
+ */
+function passesHead(v: StoredVersion, p: ParsedSearch, owners: ReadonlySet<string> | null): boolean {
+  if (owners && (v.patientId === null || !owners.has(`Patient/${v.patientId}`))) return false;
+  for (const { op, range } of p.lastUpdated) {
+    const s = new Date(range.start).toISOString();
+    const e = new Date(range.end).toISOString();
+    const at = v.lastUpdated;
+    if (op === 'ne') throw unsupported('_lastUpdated', 'with ne is not supported');
+    if (
+      op === 'eq'
+        ? at < s || at >= e
+        : op === 'gt'
+          ? at < e
+          : op === 'ge'
+            ? at < s
+            : op === 'lt'
+              ? at >= s
+              : at >= e
+    )
+      return false;
+  }
+  return true;
 }
 
 function passesDates(v: StoredVersion, filters: readonly DateFilter[]): boolean {
@@ -301,16 +327,23 @@ export async function searchIn(
   }
 
   let breakGlass: Allowed['breakGlass'] | undefined;
+  // The same question (this principal reads this type of this patient) has one answer within a
+  // request: asked once per patient, not once per result.
+  const decisions = new Map<string | null, boolean>();
   const allowed = async (v: StoredVersion) => {
+    const known = decisions.get(v.patientId);
+    if (known !== undefined) return known;
     const d = await ctx.policy.decide(
       { principal, patientId: v.patientId, resourceType: type, action: 'read' },
       trx,
     );
-    if (d.effect !== 'allow') return false;
-    breakGlass ??= d.breakGlass;
-    return true;
+    const ok = d.effect === 'allow';
+    if (ok) breakGlass ??= d.breakGlass;
+    decisions.set(v.patientId, ok);
+    return ok;
   };
   const candidates = await candidateIds(ctx, trx, type, p);
+  const owners = p.owners ? new Set(p.owners) : null;
 
   let results: StoredVersion[] = [];
   let next: string | null = null;
@@ -322,16 +355,17 @@ export async function searchIn(
     let poolAt = 0;
     for (;;) {
       let ids: string[];
+      let versions: StoredVersion[];
       if (pool) {
-        const slice = pool.slice(poolAt, poolAt + BATCH);
-        poolAt += slice.length;
-        ids = slice.length ? await scanIds(trx, type, p, undefined, BATCH, slice) : [];
-        if (!slice.length) break;
-      } else {
-        ids = await scanIds(trx, type, p, after, BATCH, null);
+        ids = pool.slice(poolAt, poolAt + BATCH);
+        poolAt += ids.length;
         if (!ids.length) break;
+        versions = (await ctx.repo.currentMany(trx, type, ids)).filter((v) => passesHead(v, p, owners));
+      } else {
+        ids = await scanIds(trx, type, p, after, BATCH);
+        if (!ids.length) break;
+        versions = await ctx.repo.currentMany(trx, type, ids);
       }
-      const versions = await ctx.repo.currentMany(trx, type, ids);
       for (const v of versions) {
         if (!passesDates(v, p.dates) || !(await allowed(v))) continue;
         results.push(v);
@@ -355,13 +389,13 @@ export async function searchIn(
       next = p.count > 0 ? encodeCursor({ after: results.at(-1)!.id }) : null;
     }
   } else {
-    const ids = candidates ?? (await scanIds(trx, type, p, undefined, MAX_SORT + 1, null));
+    const ids = candidates ?? (await scanIds(trx, type, p, undefined, MAX_SORT + 1));
     if (ids.length > MAX_SORT)
       throw unsupported('_sort', `needs a narrower search (more than ${MAX_SORT} matches)`);
     const matched: Array<{ v: StoredVersion; at: number }> = [];
-    const restricted = candidates ? await scanIds(trx, type, p, undefined, MAX_SORT + 1, ids) : ids;
-    for (const v of await ctx.repo.currentMany(trx, type, restricted)) {
-      if (!passesDates(v, p.dates) || !(await allowed(v))) continue;
+    for (const v of await ctx.repo.currentMany(trx, type, ids)) {
+      if ((candidates && !passesHead(v, p, owners)) || !passesDates(v, p.dates) || !(await allowed(v)))
+        continue;
       matched.push({ v, at: coverOf(datesOf(v.resource))?.start ?? Number.NaN });
     }
     const dir = p.sort;

@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import { type Clock, type EventInput, isVigilError, makeEvent, newId, VigilError } from '../core/index.js';
 import type { Bus } from '../platform/bus/index.js';
-import type { AnyDb } from '../platform/db/index.js';
+import { type AnyDb, refreshPlannerStats } from '../platform/db/index.js';
 import type { KeyRing } from '../platform/keys/index.js';
 import type { Logger } from '../platform/log/index.js';
 import type { AccessPolicy, VaultPrincipal } from './access-policy.js';
@@ -103,6 +103,9 @@ export class Vault {
   readonly #breakGlassMs: number;
   readonly #care: CarePolicy | null;
   readonly #binaries: BinaryStore;
+  /** Resources bulk-imported by this vault, and the count at which planner statistics are refreshed next. */
+  #imported = 0;
+  #refreshStatsAt = 1000;
   /** The data keys (for erasure and rotation). */
   readonly dataKeys: DataKeyStore;
   /** The audit trail (for erasure and outside checkpoints). */
@@ -709,28 +712,31 @@ export class Vault {
     const pending: PendingEvents = [];
     await this.#db.transaction().execute(async (trx) => {
       const byType = new Map<string, FhirResource[]>();
-      for (const r of resources) byType.set(r.resourceType, [...(byType.get(r.resourceType) ?? []), r]);
+      for (const r of resources) {
+        const list = byType.get(r.resourceType);
+        if (list) list.push(r);
+        else byType.set(r.resourceType, [r]);
+      }
+      // The heads first (one query per 200 ids); only resources that have a live version are read
+      // and decrypted to compare (none on a first import).
       const current = new Map<string, StoredVersion>();
-      for (const [type, list] of byType)
-        for (const v of await this.#ctx.repo.currentMany(
+      const heads = new Map<string, Map<string, CurrentRow>>();
+      for (const [type, list] of byType) {
+        const found = await this.#ctx.repo.heads(
           trx,
           type,
           list.map((r) => r.id!),
-        ))
-          current.set(`${type}/${v.id}`, v);
-      const touched = new Map<string | null, string[]>();
-      const touch = (v: StoredVersion) =>
-        touched.set(v.patientId, [...(touched.get(v.patientId) ?? []), versionRef(v)]);
-      const heads = new Map<string, Map<string, CurrentRow>>();
-      for (const [type, list] of byType)
-        heads.set(
-          type,
-          await this.#ctx.repo.heads(
-            trx,
-            type,
-            list.filter((r) => !current.has(`${type}/${r.id}`)).map((r) => r.id!),
-          ),
         );
+        heads.set(type, found);
+        const live = [...found.values()].filter((h) => !h.deleted).map((h) => h.id);
+        for (const v of await this.#ctx.repo.currentMany(trx, type, live)) current.set(`${type}/${v.id}`, v);
+      }
+      const touched = new Map<string | null, string[]>();
+      const touch = (v: StoredVersion) => {
+        const refs = touched.get(v.patientId);
+        if (refs) refs.push(versionRef(v));
+        else touched.set(v.patientId, [versionRef(v)]);
+      };
       // New resources (no history) are written together; an update needs its own statement.
       const fresh: Array<{ resource: FhirResource; id: string; patientId: string | null }> = [];
       const pendingKeys = new Set<string>();
@@ -787,6 +793,18 @@ export class Vault {
       });
     });
     await this.#publish(pending);
+    // After bulk loads the planner's statistics are stale (planner-stats.ts): refreshed each time
+    // the imported count doubles, a handful of times however large the import.
+    this.#imported += result.created;
+    if (this.#imported >= this.#refreshStatsAt) {
+      this.#refreshStatsAt = this.#imported * 2;
+      await refreshPlannerStats(this.#anyDb, [
+        'vault_current',
+        'vault_resources',
+        'vault_search',
+        'vault_audit',
+      ]);
+    }
     return result;
   }
 }

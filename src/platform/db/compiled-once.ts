@@ -7,17 +7,24 @@
  * repository instance), and each later run swaps the slots for the values. Only fixed-shape
  * queries fit: a slot is one parameter (no `in` lists of varying length).
  */
-import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
 
 const SLOT = '\u0000vigil-slot:';
 
 export type SlotValues = Record<string, unknown>;
 
+/** A compiled-once query: call it for the rows; `result` also gives the affected-row count. */
+export interface CompiledOnce<Row, DB> {
+  (db: Kysely<DB>, values: SlotValues): Promise<Row[]>;
+  /** The whole result (rows and `numAffectedRows`, for updates and deletes). */
+  result(db: Kysely<DB>, values: SlotValues): Promise<QueryResult<Row>>;
+}
+
 export function compiledOnce<Row, DB>(
   build: (db: Kysely<DB>, slot: (name: string) => string) => Compilable<Row>,
-): (db: Kysely<DB>, values: SlotValues) => Promise<Row[]> {
+): CompiledOnce<Row, DB> {
   let compiled: CompiledQuery<Row> | null = null;
-  return async (db, values) => {
+  const result = (db: Kysely<DB>, values: SlotValues): Promise<QueryResult<Row>> => {
     compiled ??= build(db, (name) => `${SLOT}${name}`).compile();
     const parameters = compiled.parameters.map((p) => {
       if (typeof p !== 'string' || !p.startsWith(SLOT)) return p;
@@ -25,7 +32,8 @@ export function compiledOnce<Row, DB>(
       if (!Object.hasOwn(values, name)) throw new Error(`compiledOnce: no value for slot ${name}`);
       return values[name];
     });
-    const result = await db.executeQuery<Row>({ ...compiled, parameters });
-    return result.rows;
+    return db.executeQuery<Row>({ ...compiled, parameters });
   };
+  const run = async (db: Kysely<DB>, values: SlotValues) => (await result(db, values)).rows;
+  return Object.assign(run, { result });
 }

@@ -90,6 +90,15 @@ function openSqlite(file: string): Database {
   native.pragma('synchronous = NORMAL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
+  // A server's working set (indexes of every table, the audit trail) outgrows SQLite's default
+  // 2 MiB page cache quickly, and each miss is a read through the WAL index: 32 MiB.
+  native.pragma('cache_size = -32768');
+  // Checkpoint the WAL every ~40 MiB instead of every 4 MiB: a write that touches many index pages
+  // (the vault's blind indexes and audit trail) otherwise pays a checkpoint every few dozen
+  // commits, and pages written again before a checkpoint are copied once. The file is cut back to
+  // 64 MiB after a checkpoint.
+  native.pragma('wal_autocheckpoint = 10000');
+  native.pragma('journal_size_limit = 67108864');
   const db = new Kysely<object>({
     dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }),
   }) as AnyDb;

@@ -1,4 +1,4 @@
-export { compiledOnce, type SlotValues } from './compiled-once.js';
+export { type CompiledOnce, compiledOnce, type SlotValues } from './compiled-once.js';
 export {
   type AnyDb,
   type Database,
@@ -10,3 +10,4 @@ export {
 } from './database.js';
 export { rowInserter } from './insert-rows.js';
 export { listAppliedMigrations, type Migration, type MigrationResult, runMigrations } from './migrate.js';
+export { refreshPlannerStats } from './planner-stats.js';

@@ -18,6 +18,15 @@
  *   correlation state in the database as `vigil worker` does over NATS
  *   (detect/pipeline/shared-correlation.ts). Skipped, with the reason, when NATS cannot be reached.
  *
+ * Each NATS worker first runs the detector (and the bus's validation) on 20,000 other events, as
+ * a worker that has run for a while has: the timed part is its steady state. Beside each run's
+ * rate, the CPU each event cost is logged per component (the workers, the local nats-server read
+ * from /proc, this process) with the machine's busy share and the CPU other work took meanwhile;
+ * from them, `detect.nats_2_workers_cpu_ceiling` is what the cores allow 2 workers against 1
+ * were the machine otherwise idle. With W µs per event in a worker and S + P in nats-server and
+ * here, 2 workers can at best gain 2W / (W + S + P) on 2 cores: on a 2-core machine that also
+ * runs nats-server, 1.6x is out of reach whenever S + P > W / 4.
+ *
  * The events are realistic Vigil events built here: sensor flows among a hospital's devices
  * (some to the Internet), DICOM and HL7 traffic, vault reads, sign-ins and MFA, gateway
  * decisions, and Zeek conn/dns records. Sizes: BENCH_DETECT_EVENTS (200,000 lines, single core)
@@ -27,13 +36,15 @@
  * Run as a NATS worker by the benchmark itself: `node --import tsx bench/detect.bench.ts --nats-worker`.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { makeEvent, type VigilEvent } from '../src/core/index.js';
+import { eventSchema, makeEvent, type VigilEvent } from '../src/core/index.js';
 import {
   type AlertStore,
   correlationMigrations,
@@ -58,6 +69,8 @@ const NATS_URL =
   process.env.VIGIL_BENCH_NATS_URL ?? process.env.VIGIL_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 /** PostgreSQL for the runs with correlation state shared in the database (as `vigil worker` keeps it). */
 const POSTGRES_URL = process.env.VIGIL_BENCH_POSTGRES_URL ?? process.env.VIGIL_TEST_POSTGRES_URL;
+/** Events each NATS worker detects on before the timed run (its warm-up). */
+const WARM_EVENTS = 20_000;
 /** Events handed to the detector at once (the bus's batch). */
 const BATCH = 512;
 const T0 = Date.parse('2026-06-02T08:00:00.000Z');
@@ -307,8 +320,18 @@ interface Rate {
   wall: number;
 }
 
+/**
+ * A full garbage collection, so that a timed loop does not pay for garbage made before it (the
+ * parse of the SigmaHQ rules leaves hundreds of megabytes): each loop pays only for its own.
+ */
+const collect: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
 /** Times `fn` over `n` events by the CPU time this process spent and by the clock. */
 function timed(n: number, fn: () => void): Rate {
+  collect();
   const c = process.cpuUsage();
   const t = performance.now();
   fn();
@@ -394,6 +417,58 @@ function logSourcesOf(events: readonly VigilEvent[]): EventLogSource[] {
 interface WorkerMessage {
   type: 'ready' | 'count';
   count?: number;
+  /** The worker's CPU time so far, µs (user + system). */
+  cpuUs?: number;
+}
+
+/** CPU seconds a process has used (Linux /proc), or undefined when it cannot be read. */
+function procCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (100 Hz)
+  } catch {
+    return undefined;
+  }
+}
+
+/** The local nats-server's pid, when NATS runs on this machine (its CPU is then measured too). */
+function localNatsServer(): number | undefined {
+  if (!/^nats:\/\/(127\.0\.0\.1|localhost)(:|$)/.test(NATS_URL)) return undefined;
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'nats-server') return Number(d);
+      } catch {}
+    }
+  } catch {}
+  return undefined;
+}
+
+/** Busy and total CPU seconds of the whole machine so far (Linux /proc/stat), or undefined. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0) / 100;
+    const idle = (f[3]! + f[4]!) / 100;
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** One NATS run: wall rate, and CPU per event of the workers, nats-server and this process. */
+interface NatsRun {
+  rate: number;
+  /** µs of CPU per event, summed over the workers. */
+  workerUs: number;
+  /** µs per event of the local nats-server (undefined: not measured). */
+  serverUs: number | undefined;
+  /** µs per event of this process (it only waits and counts during a run). */
+  parentUs: number;
+  /** µs per event of everything else the machine ran meanwhile (other users' work). */
+  othersUs: number | undefined;
 }
 
 /** Runs `workers` worker processes on a group until they have handled `total` events: events/s. */
@@ -403,9 +478,11 @@ async function natsRun(
   env: Record<string, string>,
   total: number,
   log: (line: string) => void,
-): Promise<number> {
+): Promise<NatsRun> {
   const children: ChildProcess[] = [];
   const counts = new Array<number>(workers).fill(0);
+  const cpus = new Array<number>(workers).fill(0);
+  const server = localNatsServer();
   try {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < workers; i++) {
@@ -420,24 +497,50 @@ async function natsRun(
           child.once('error', reject);
           child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready`)));
           child.on('message', (m: WorkerMessage) => {
-            if (m.type === 'ready') resolve();
-            else if (m.type === 'count') counts[i] = m.count ?? 0;
+            if (m.type === 'ready') {
+              cpus[i] = m.cpuUs ?? 0;
+              resolve();
+            } else if (m.type === 'count') {
+              counts[i] = m.count ?? 0;
+              cpus[i] = m.cpuUs ?? cpus[i]!;
+            }
           });
         }),
       );
     }
     await Promise.all(ready);
+    const cpu0 = cpus.reduce((a, b) => a + b, 0);
+    const server0 = server === undefined ? undefined : procCpuSeconds(server);
+    const machine0 = machineCpu();
+    const self0 = process.cpuUsage();
     const t = performance.now();
     for (const c of children) c.send('go');
     const deadline = Date.now() + 600_000;
     while (counts.reduce((a, b) => a + b, 0) < total) {
       if (Date.now() > deadline) throw new Error(`timed out at ${counts.join('+')} of ${total} events`);
       if (children.some((c) => c.exitCode !== null)) throw new Error('a worker exited during the run');
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 10));
     }
-    const rate = total / ((performance.now() - t) / 1000);
-    log(`${workers} worker(s): ${rate.toFixed(0)} events/s (split ${counts.join(' + ')})`);
-    return rate;
+    const seconds = (performance.now() - t) / 1000;
+    const rate = total / seconds;
+    const self = process.cpuUsage(self0);
+    const server1 = server === undefined ? undefined : procCpuSeconds(server);
+    const machine1 = machineCpu();
+    const perEvent = (s: number) => (s * 1e6) / total;
+    const workerUs = (cpus.reduce((a, b) => a + b, 0) - cpu0) / total; // the last count carries the CPU
+    const serverUs = server0 !== undefined && server1 !== undefined ? perEvent(server1 - server0) : undefined;
+    const parentUs = (self.user + self.system) / total;
+    const busyUs = machine0 && machine1 ? perEvent(machine1.busy - machine0.busy) : undefined;
+    const othersUs =
+      busyUs === undefined ? undefined : Math.max(0, busyUs - workerUs - (serverUs ?? 0) - parentUs);
+    const busyPct =
+      machine0 && machine1
+        ? ` ${(((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * 100).toFixed(0)}% of the machine busy;`
+        : '';
+    log(
+      `${workers} worker(s): ${rate.toFixed(0)} events/s (split ${counts.join(' + ')});${busyPct} CPU per event: workers ${workerUs.toFixed(1)} µs, nats-server ${serverUs === undefined ? 'not measured' : `${serverUs.toFixed(1)} µs`}, this process ${parentUs.toFixed(1)} µs${othersUs === undefined ? '' : `, other work on the machine ${othersUs.toFixed(1)} µs`}`,
+    );
+    return { rate, workerUs, serverUs, parentUs, othersUs };
   } finally {
     for (const c of children) {
       c.removeAllListeners('exit');
@@ -483,20 +586,24 @@ async function natsFigures(log: (line: string) => void) {
     log(
       `published ${events.length} events to stream ${stream} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
-    const one = await natsRun(1, 'detect1', env, events.length, log);
-    const two = await natsRun(2, 'detect2', env, events.length, log);
-    const three = await natsRun(3, 'detect3', env, events.length, log);
+    const oneRun = await natsRun(1, 'detect1', env, events.length, log);
+    const twoRun = await natsRun(2, 'detect2', env, events.length, log);
+    const three = (await natsRun(3, 'detect3', env, events.length, log)).rate;
+    const [one, two] = [oneRun.rate, twoRun.rate];
     const figures = [
       figure('detect.nats_1_worker', 'events/s', one),
       figure('detect.nats_2_workers', 'events/s', two, '1 worker', one),
       figure('detect.nats_3_workers', 'events/s', three, '1 worker', one),
+      figure('detect.nats_worker_cpu', 'µs/event', oneRun.workerUs),
     ];
+    figures.push(...scalingCeiling(oneRun, twoRun, log));
     if (!POSTGRES_URL) {
       log('shared correlation runs skipped: set VIGIL_BENCH_POSTGRES_URL or VIGIL_TEST_POSTGRES_URL');
       return figures;
     }
     // As `vigil worker` runs: correlation state in PostgreSQL, shared by the workers (one schema each run).
     const shared: number[] = [];
+    // (rates only: the CPU split of these runs also holds PostgreSQL's share, not measured here)
     for (const [n, group] of [
       [1, 'shared1'],
       [3, 'shared3'],
@@ -506,7 +613,7 @@ async function natsFigures(log: (line: string) => void) {
       await runMigrations(db, correlationMigrations);
       await db.close();
       log(`correlation state in PostgreSQL (schema ${schema.schema}):`);
-      shared.push(await natsRun(n, group, { ...env, BENCH_NATS_DB: schema.url }, events.length, log));
+      shared.push((await natsRun(n, group, { ...env, BENCH_NATS_DB: schema.url }, events.length, log)).rate);
       await schema.drop();
       schema = undefined;
     }
@@ -528,12 +635,48 @@ async function natsFigures(log: (line: string) => void) {
   }
 }
 
+/**
+ * What the machine's cores allow with 2 workers, from the CPU each event cost in the runs: with
+ * W µs per event in a worker, S in nats-server and P in this process, one worker can go no faster
+ * than 1e6/W events/s, and all of them together no faster than cores × 1e6 / (W + S + P). On a
+ * 2-core machine that runs nats-server too, 2 workers can at best gain 2W / (W + S + P) over one.
+ * Logged with the ceiling on an otherwise idle machine, so a figure below 1.6 says whether the
+ * cores or the code are the limit.
+ */
+function scalingCeiling(one: NatsRun, two: NatsRun, log: (line: string) => void) {
+  if (one.serverUs === undefined || two.serverUs === undefined) {
+    log('2-worker ceiling not computed: nats-server is not on this machine (its CPU is not measured)');
+    return [];
+  }
+  const cores = availableParallelism();
+  const cost = (r: NatsRun) => r.workerUs + r.serverUs! + r.parentUs;
+  const ceiling1 = Math.min(1e6 / one.workerUs, (cores * 1e6) / cost(one));
+  // Each of 2 workers spends half of two.workerUs per event of the stream, on a core of its own at best.
+  const ceiling2 = Math.min(2 * (1e6 / two.workerUs), (cores * 1e6) / cost(two));
+  log(
+    `CPU ceiling on this ${cores}-core machine were it otherwise idle: 1 worker ${ceiling1.toFixed(0)} events/s, 2 workers ${ceiling2.toFixed(0)} events/s (${(ceiling2 / ceiling1).toFixed(2)}x), from the CPU per event measured in the runs (workers + nats-server + this process)`,
+  );
+  return [figure('detect.nats_2_workers_cpu_ceiling', 'events/s', ceiling2, '1 worker ceiling', ceiling1)];
+}
+
 /** A `vigil worker`-style consumer of the benchmark's stream: detect, acknowledge, report counts. */
 async function natsWorker(): Promise<void> {
   const db = process.env.BENCH_NATS_DB
     ? await openDatabase({ url: process.env.BENCH_NATS_DB, poolSize: 2 })
     : undefined;
   const detector = newDetector([HOSPITAL_RULE_PACK], db?.db);
+  // A worker runs for days: warm it up (the compiler settles on the decoding and detection code)
+  // on other events than the stream's, so the timed part is its steady state.
+  const warm = hospitalEvents(WARM_EVENTS, 99).map((e) => JSON.stringify(e));
+  for (let pass = 0; pass < 2; pass++) {
+    const d = newDetector([HOSPITAL_RULE_PACK]);
+    for (let i = 0; i < warm.length; i += BATCH)
+      d.detect(warm.slice(i, i + BATCH).map((l) => eventSchema.parse(JSON.parse(l))));
+  }
+  const cpuUs = () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  };
   const bus = await NatsBus.connect({
     url: process.env.BENCH_NATS_URL!,
     stream: process.env.BENCH_NATS_STREAM!,
@@ -543,12 +686,12 @@ async function natsWorker(): Promise<void> {
   let count = 0;
   let reported = 0;
   let sub: { close(): Promise<void> } | undefined;
-  // Counts go to the parent every few ms, not per batch (the bus hands batches as they arrive).
+  // Counts (with the CPU used so far) go to the parent every few ms, not per batch.
   setInterval(() => {
     if (count === reported) return;
     reported = count;
-    process.send?.({ type: 'count', count } satisfies WorkerMessage);
-  }, 5).unref();
+    process.send?.({ type: 'count', count, cpuUs: cpuUs() } satisfies WorkerMessage);
+  }, 10).unref();
   process.on('message', (m: string) => {
     if (m === 'go')
       void bus
@@ -573,7 +716,7 @@ async function natsWorker(): Promise<void> {
         process.exit(0);
       })();
   });
-  process.send?.({ type: 'ready' } satisfies WorkerMessage);
+  process.send?.({ type: 'ready', cpuUs: cpuUs() } satisfies WorkerMessage);
 }
 
 // --- the benchmark -------------------------------------------------------------------------------

@@ -228,12 +228,15 @@ async function runWorkers(
     }
     bus = await NatsBus.connect({ url: NATS_URL!, stream: streamName, logger: silentLogger() });
     const consumer = () => jsm.consumers.info(streamName, 'detect');
+    // Events travel several to a message (see platform/bus/nats.ts): progress is counted in messages.
+    const lastSeq = async () => (await jsm.streams.info(streamName)).state.last_seq;
     if (options.kill) {
       const half = Math.floor(events.length / 2);
       await bus.publish(events.slice(0, half));
+      const firstHalf = await lastSeq();
       // Kill one worker while the backlog is large: it holds unacknowledged batches.
       await waitFor(
-        async () => ((await consumer()).ack_floor.stream_seq > half / 10 ? true : undefined),
+        async () => ((await consumer()).ack_floor.stream_seq > firstHalf / 10 ? true : undefined),
         'the workers to start on the backlog',
         { timeoutMs: 60_000 },
       );
@@ -244,10 +247,11 @@ async function runWorkers(
       await bus.publish(events);
     }
     // Every event acknowledged (after a kill, once ack_wait has sent its batches to the others).
+    const stored = await lastSeq();
     await waitFor(
       async () => {
         const c = await consumer();
-        return c.num_pending === 0 && c.num_ack_pending === 0 && c.ack_floor.stream_seq >= events.length
+        return c.num_pending === 0 && c.num_ack_pending === 0 && c.ack_floor.stream_seq >= stored
           ? true
           : undefined;
       },

@@ -194,7 +194,7 @@ export class DeviceEnricher implements EventEnricher {
     if (ips.size) await this.directory.prepare(ips);
   }
 
-  enrich(event: SigmaEvent): void {
+  enrich(event: SigmaEvent, into: SigmaEvent = event): void {
     const kind = event.kind;
     if (typeof kind !== 'string' || !enrichable(kind)) return;
     const net = event.net as { srcIp?: unknown; dstIp?: unknown } | undefined;
@@ -202,7 +202,7 @@ export class DeviceEnricher implements EventEnricher {
     // The sensor and Zeek write canonical addresses: no parsing on the hot path.
     const s = typeof net.srcIp === 'string' ? this.directory.known(net.srcIp) : undefined;
     const d = typeof net.dstIp === 'string' ? this.directory.known(net.dstIp) : undefined;
-    if (s) event.srcDevice = s;
-    if (d) event.dstDevice = d;
+    if (s) into.srcDevice = s;
+    if (d) into.dstDevice = d;
   }
 }

@@ -5,6 +5,10 @@
  * Rules referenced by a correlation without `generate: true` feed it but do not alert alone.
  * Correlation state is in memory, or, when several detectors share the bus group (`vigil worker`
  * over NATS), in the database shared by all of them (shared-correlation.ts).
+ *
+ * Vigil's own events are not copied for the rules: the rules read the event, its `data` and the
+ * enrichment as layers (sigma/event.ts), exactly as they would read mapEvent's merged copy, which
+ * is built only for an event that matched (the correlator and the shared store take it).
  */
 import { type Clock, makeEvent, type VigilEvent } from '../../core/index.js';
 import type { Bus, Subscription } from '../../platform/bus/index.js';
@@ -12,9 +16,11 @@ import type { AnyDb } from '../../platform/db/index.js';
 import type { Logger } from '../../platform/log/index.js';
 import type { AlertStore, NewAlert } from '../alerts/store.js';
 import { type CorrelationAlert, Correlator } from '../sigma/correlation.js';
+import { type Layers, merged } from '../sigma/event.js';
 import { type LoadResult, loadRules, type RuleText, readRuleTexts } from '../sigma/load.js';
+import { isoUtcMs } from '../sigma/modifiers.js';
 import type { RuleMatch, SigmaEvent } from '../sigma/types.js';
-import { mapEvent } from './logsource.js';
+import { isVigilEvent, logSourceOfKind, mapEvent } from './logsource.js';
 import { type CorrelationMatch, SharedCorrelations } from './shared-correlation.js';
 
 /**
@@ -24,7 +30,8 @@ import { type CorrelationMatch, SharedCorrelations } from './shared-correlation.
  */
 export interface EventEnricher {
   prepare(events: readonly VigilEvent[]): Promise<void>;
-  enrich(event: SigmaEvent): void;
+  /** Reads `event` (as mapped); writes the fields it adds into `into` (default: the event). */
+  enrich(event: SigmaEvent, into?: SigmaEvent): void;
 }
 
 /** What a detector needs. */
@@ -48,6 +55,11 @@ export type RuleSource = string | readonly RuleText[];
 const OWN_KINDS = new Set(['detect.alert']);
 /** Alert and case workflow events (`detect.alert.updated`, `detect.case.*`) are not detected on either. */
 const WORKFLOW_KINDS = /^detect\.(alert|case)\./;
+/** Kinds never detected on: the detector's own alerts and the alert and case workflow. */
+function isOwnKind(kind: unknown): boolean {
+  const k = String(kind);
+  return k.startsWith('detect.') && (OWN_KINDS.has(k) || WORKFLOW_KINDS.test(k));
+}
 /** Event ids remembered to skip redeliveries before they reach the correlator. */
 const MAX_SEEN = 200_000;
 
@@ -122,12 +134,34 @@ export class Detector {
     onMatch: (m: RuleMatch, event: SigmaEvent, e: VigilEvent, t: number) => void,
   ): void {
     const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
+    const ruleSet = this.loaded.ruleSet;
+    const enricher = this.deps.enricher;
     for (const e of sorted) {
-      if (OWN_KINDS.has(e.kind) || WORKFLOW_KINDS.test(String(e.kind)) || this.seen.has(e.id)) continue;
-      const { event, logsource } = mapEvent(e as unknown as SigmaEvent);
-      if (logsource) this.deps.enricher?.enrich(event); // Vigil's own events (a copy) only
-      const t = Date.parse(e.time);
-      for (const m of this.loaded.ruleSet.match(event, logsource)) {
+      if (isOwnKind(e.kind) || this.seen.has(e.id)) continue;
+      let event: SigmaEvent | undefined;
+      let layers: Layers | undefined;
+      let matches: RuleMatch[];
+      const raw = e as unknown as SigmaEvent;
+      const data = raw.data;
+      if (isVigilEvent(raw) && (data == null || (typeof data === 'object' && !Array.isArray(data)))) {
+        // Vigil's own events: rules see `data` lifted and the enrichment, without a copy (mapEvent).
+        layers = { extra: undefined, event: raw, data: (data ?? undefined) as SigmaEvent | undefined };
+        if (enricher) {
+          const extra: SigmaEvent = {};
+          enricher.enrich(enrichmentSource(raw, layers.data), extra);
+          layers.extra = extra;
+        }
+        matches = ruleSet.matchLayers(layers, logSourceOfKind(raw.kind));
+      } else {
+        const mapped = mapEvent(raw);
+        event = mapped.event;
+        if (mapped.logsource) enricher?.enrich(event); // Vigil's own events (a copy) only
+        matches = ruleSet.match(event, mapped.logsource);
+      }
+      if (!matches.length) continue;
+      event ??= merged(layers!);
+      const t = timeOf(e.time);
+      for (const m of matches) {
         if (!this.silent.has(m.ruleId))
           out.push({
             time: e.time,
@@ -201,6 +235,23 @@ export class Detector {
       handler: (events) => this.handle(events),
     });
   }
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * What the enricher reads (`kind`, `net`) as the mapped event holds it: the event's own, or its
+ * `data`'s `net` when the event has none (lifted, as mapEvent lifts it).
+ */
+function enrichmentSource(e: SigmaEvent, data: SigmaEvent | undefined): SigmaEvent {
+  if (hasOwn.call(e, 'net') || data === undefined || !hasOwn.call(data, 'net')) return e;
+  return { kind: e.kind, net: data.net };
+}
+
+/** An event's time in ms (Date.parse, without its cost for the usual ISO form). */
+function timeOf(time: string): number {
+  const ms = isoUtcMs(time);
+  return Number.isNaN(ms) ? Date.parse(time) : ms;
 }
 
 function severityOf(level: string): VigilEvent['severity'] {

@@ -56,21 +56,44 @@ export function isVigilEvent(e: unknown): e is VigilEvent {
   return typeof o === 'object' && o !== null && o.v === 1 && typeof o.kind === 'string';
 }
 
+/** Log sources are shared, frozen objects (rule sets cache their candidate rules by them). */
+const ZEEK_SOURCES = new Map<string, EventLogSource>();
+const VIGIL_SOURCES = new Map<string, EventLogSource>();
+/** Distinct event kinds remembered (event kinds come from the events: bounded). */
+const MAX_KINDS = 1024;
+
+function frozen(ls: EventLogSource): EventLogSource {
+  Object.freeze(ls.categories);
+  return Object.freeze(ls);
+}
+
+/** The log source of one of Vigil's own event kinds (see the module comment). */
+export function logSourceOfKind(kind: string): EventLogSource {
+  const zeek = kind.startsWith('zeek.');
+  const cache = zeek ? ZEEK_SOURCES : VIGIL_SOURCES;
+  let ls = cache.get(kind);
+  if (ls) return ls;
+  if (zeek) {
+    const service = kind.slice(5);
+    const cat = ZEEK_CATEGORIES[service];
+    ls = frozen({ product: 'zeek', service, categories: cat ? [cat] : [] });
+  } else {
+    const c = VIGIL_CATEGORIES.find((x) => kind === x.prefix || kind.startsWith(x.prefix));
+    ls = frozen(
+      c
+        ? { product: 'vigil', service: c.service, categories: [c.category] }
+        : { product: 'vigil', categories: [] },
+    );
+  }
+  if (cache.size >= MAX_KINDS) cache.clear();
+  cache.set(kind, ls);
+  return ls;
+}
+
 /** Map an event to the Sigma view and its log source (see the module comment). */
 export function mapEvent(e: SigmaEvent): MappedEvent {
   if (!isVigilEvent(e)) return { event: e, logsource: undefined };
   const data = (e.data ?? {}) as Record<string, unknown>;
   const event: SigmaEvent = { ...data, ...e };
-  if (e.kind.startsWith('zeek.')) {
-    const service = e.kind.slice(5);
-    const cat = ZEEK_CATEGORIES[service];
-    return { event, logsource: { product: 'zeek', service, categories: cat ? [cat] : [] } };
-  }
-  const c = VIGIL_CATEGORIES.find((x) => e.kind === x.prefix || e.kind.startsWith(x.prefix));
-  return {
-    event,
-    logsource: c
-      ? { product: 'vigil', service: c.service, categories: [c.category] }
-      : { product: 'vigil', categories: [] },
-  };
+  return { event, logsource: logSourceOfKind(e.kind) };
 }

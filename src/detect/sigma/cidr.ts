@@ -4,18 +4,27 @@
  * (`::ffff:10.0.0.1`) matches an IPv4 range, as the same host seen by a dual-stack socket.
  */
 
-/** Parse an IPv4 address into an unsigned 32-bit number. */
+/** Parse an IPv4 address into an unsigned 32-bit number (four parts of 1 to 3 digits, each ≤ 255). */
 export function parseIPv4(s: string): number | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
+  const len = s.length;
+  if (len < 7 || len > 15) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i < len ? s.charCodeAt(i) : 46; // a final '.' closes the last part
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      part = part * 10 + (c - 48);
+    } else if (c === 46) {
+      if (digits === 0 || part > 255 || ++parts > 4) return undefined;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return undefined;
   }
-  return n;
+  return parts === 4 ? n : undefined;
 }
 
 /** Parse an IPv6 address (with `::`, an embedded IPv4 tail and a zone id) into 8 groups. */
@@ -92,5 +101,46 @@ export function compileCidr(spec: string): CidrTest | undefined {
       if ((g[i]! & mask) !== (v6[i]! & mask)) return false;
     }
     return true;
+  };
+}
+
+/**
+ * Compile a list of ranges into one test that holds when the address is in any of them (the
+ * address is parsed once, not once per range); undefined when a range is not valid.
+ */
+export function compileCidrList(specs: readonly string[]): CidrTest | undefined {
+  const v4: [number, number][] = [];
+  const v6: CidrTest[] = [];
+  for (const spec of specs) {
+    if (!compileCidr(spec)) return undefined;
+    const slash = spec.indexOf('/');
+    const addr = slash >= 0 ? spec.slice(0, slash) : spec;
+    const n = parseIPv4(addr);
+    if (n !== undefined) {
+      const bits = slash >= 0 ? Number(spec.slice(slash + 1)) : 32;
+      const size = 2 ** (32 - bits);
+      const base = Math.floor(n / size) * size;
+      v4.push([base, base + size]);
+    } else v6.push(compileCidr(spec)!);
+  }
+  const in4 = (n: number) => {
+    for (let i = 0; i < v4.length; i++) {
+      const r = v4[i]!;
+      if (n >= r[0] && n < r[1]) return true;
+    }
+    return false;
+  };
+  return (a) => {
+    const n = parseIPv4(a);
+    if (n !== undefined) return in4(n);
+    if (!a.includes(':')) return false; // neither an IPv4 nor an IPv6 address
+    if (v4.length) {
+      const g = parseIPv6(a);
+      // IPv4-mapped (::ffff:a.b.c.d)
+      if (g && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff)
+        if (in4(g[6]! * 65536 + g[7]!)) return true;
+    }
+    for (let i = 0; i < v6.length; i++) if (v6[i]!(a)) return true;
+    return false;
   };
 }

@@ -51,6 +51,8 @@ interface Entry {
 interface Group {
   values: Record<string, string | null>;
   entries: Entry[];
+  /** value_count: how many entries hold each (non-null) value, kept as entries come and go. */
+  counts: Map<string | number, number> | undefined;
   /** temporal_ordered: start time of the latest chain that reached each position. */
   chain: (number | undefined)[];
   windowStart: number;
@@ -96,9 +98,24 @@ function scalar(v: unknown): string | null {
   return String(v);
 }
 
+/** Drops a group's oldest `n` entries (and their value counts). */
+function dropEntries(g: Group, n: number): void {
+  const gone = g.entries.splice(0, n);
+  const counts = g.counts;
+  if (!counts) return;
+  for (const e of gone) {
+    if (e.v === null) continue;
+    const k = (counts.get(e.v) ?? 0) - 1;
+    if (k > 0) counts.set(e.v, k);
+    else counts.delete(e.v);
+  }
+}
+
 /** Evaluates correlation rules over rule matches in time order. */
 export class Correlator {
   private readonly corrs: Corr[] = [];
+  /** Correlations by the rule ids and names they reference (in `corrs` order). */
+  private readonly byRef = new Map<string, Corr[]>();
   private readonly maxGroups: number;
   private readonly maxEntries: number;
 
@@ -138,7 +155,13 @@ export class Correlator {
       const upperBound =
         rule.type !== 'value_percentile' &&
         (c.lt !== undefined || c.lte !== undefined || c.eq !== undefined || c.neq !== undefined);
-      this.corrs.push({ rule, refs, refNames, upperBound, groups: new Map() });
+      const corr: Corr = { rule, refs, refNames, upperBound, groups: new Map() };
+      this.corrs.push(corr);
+      for (const ref of refs.keys()) {
+        const list = this.byRef.get(ref);
+        if (list) list.push(corr);
+        else this.byRef.set(ref, [corr]);
+      }
     }
   }
 
@@ -147,15 +170,15 @@ export class Correlator {
    * that fired, including chained ones. Matches must arrive in time order.
    */
   process(ruleId: string, event: SigmaEvent, time: number): CorrelationAlert[] {
+    if (!this.byRef.has(ruleId)) return [];
     const out: CorrelationAlert[] = [];
     const queue: { id: string; event: SigmaEvent; time: number; depth: number }[] = [
       { id: ruleId, event, time, depth: 0 },
     ];
     while (queue.length) {
       const m = queue.shift()!;
-      for (const c of this.corrs) {
-        const pos = c.refs.get(m.id);
-        if (pos === undefined) continue;
+      for (const c of this.byRef.get(m.id) ?? []) {
+        const pos = c.refs.get(m.id)!;
         for (const a of this.feed(c, pos, m.event, m.time)) {
           out.push(a);
           if (m.depth < 8)
@@ -248,18 +271,25 @@ export class Correlator {
       g = undefined;
     }
     if (!g) {
-      g = { values, entries: [], chain: [], windowStart: t };
+      g = {
+        values,
+        entries: [],
+        counts: c.rule.type === 'value_count' ? new Map() : undefined,
+        chain: [],
+        windowStart: t,
+      };
       if (c.groups.size >= this.maxGroups) c.groups.delete(c.groups.keys().next().value!);
       c.groups.set(key, g);
     }
     g.entries.push({ t, rule: c.rule.rules[pos]!, v });
+    if (g.counts && v !== null) g.counts.set(v, (g.counts.get(v) ?? 0) + 1);
     if (!c.upperBound) {
       // Sliding window: drop what fell out of the span.
       let drop = 0;
       while (drop < g.entries.length && t - g.entries[drop]!.t > span) drop++;
-      if (drop) g.entries.splice(0, drop);
+      if (drop) dropEntries(g, drop);
     }
-    if (g.entries.length > this.maxEntries) g.entries.splice(0, g.entries.length - this.maxEntries);
+    if (g.entries.length > this.maxEntries) dropEntries(g, g.entries.length - this.maxEntries);
     if (c.rule.type === 'temporal_ordered') {
       if (pos === 0) g.chain[0] = t;
       else {
@@ -292,7 +322,7 @@ export class Correlator {
         fires = holds(r.condition, value);
         break;
       case 'value_count':
-        value = new Set(es.map((e) => e.v).filter((x) => x !== null)).size;
+        value = g.counts ? g.counts.size : new Set(es.map((e) => e.v).filter((x) => x !== null)).size;
         fires = holds(r.condition, value);
         break;
       case 'value_sum':

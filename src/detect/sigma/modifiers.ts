@@ -6,9 +6,9 @@
  * compared. A combination the engine cannot run faithfully raises SigmaUnsupportedError.
  */
 import { RE2JS } from 're2js';
-import { compileCidr } from './cidr.js';
+import { compileCidr, compileCidrList } from './cidr.js';
 import { SigmaSyntaxError, SigmaUnsupportedError } from './errors.js';
-import type { EventView, FieldData } from './event.js';
+import { type EventView, type FieldData, fieldRef } from './event.js';
 import { type Anchor, MultiMatcher } from './multimatch.js';
 import { type Atom, atomOf, KEYWORDS, type Need, UNKNOWN } from './need.js';
 import { requiredLiteral } from './regex-need.js';
@@ -296,25 +296,46 @@ function applyTransforms(values: Val[], m: Mods): Val[] {
 /** A compiled matcher over the text values of a field (or of all keyword strings). */
 export interface ValueMatcher {
   /** True when the values satisfy the entry (OR of its values, or AND with `all`). */
-  match(strs: string[], lowers: () => string[]): boolean;
+  match(fd: FieldData): boolean;
+}
+
+function anyValue(t: StrTest, fd: FieldData): boolean {
+  const ss = t.ci ? fd.lowers() : fd.strs;
+  for (let i = 0; i < ss.length; i++) if (t.test(ss[i]!)) return true;
+  return false;
 }
 
 function fromTests(tests: StrTest[], all: boolean, exact?: { set: Set<string>; ci: boolean }): ValueMatcher {
-  const any = (t: StrTest, strs: string[], lowers: () => string[]) => {
-    const ss = t.ci ? lowers() : strs;
-    for (const s of ss) if (t.test(s)) return true;
-    return false;
-  };
   if (all) {
-    return { match: (strs, lowers) => tests.every((t) => any(t, strs, lowers)) };
+    return {
+      match(fd) {
+        for (const t of tests) if (!anyValue(t, fd)) return false;
+        return true;
+      },
+    };
+  }
+  if (exact && !tests.length) {
+    // Plain values only (the most common entry): one set lookup per value.
+    const { set, ci } = exact;
+    return {
+      match(fd) {
+        const ss = ci ? fd.lowers() : fd.strs;
+        for (let i = 0; i < ss.length; i++) if (set.has(ss[i]!)) return true;
+        return false;
+      },
+    };
+  }
+  if (!exact && tests.length === 1) {
+    const t = tests[0]!;
+    return { match: (fd) => anyValue(t, fd) };
   }
   return {
-    match(strs, lowers) {
+    match(fd) {
       if (exact) {
-        const ss = exact.ci ? lowers() : strs;
-        for (const s of ss) if (exact.set.has(s)) return true;
+        const ss = exact.ci ? fd.lowers() : fd.strs;
+        for (let i = 0; i < ss.length; i++) if (exact.set.has(ss[i]!)) return true;
       }
-      for (const t of tests) if (any(t, strs, lowers)) return true;
+      for (const t of tests) if (anyValue(t, fd)) return true;
       return false;
     },
   };
@@ -339,12 +360,63 @@ const NAIVE_DATE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
 /** Parse a date from event text (ISO 8601, `YYYY-MM-DD HH:MM:SS` as UTC, or epoch s/ms). */
 export function parseDate(s: string): Date | undefined {
-  let ms: number;
-  if (/^\d+(\.\d+)?$/.test(s)) {
-    const n = Number(s);
-    ms = n > 1e11 ? n : n * 1000;
-  } else ms = Date.parse(NAIVE_DATE.test(s) ? `${s.replace(' ', 'T')}Z` : s);
+  const ms = parseTimeMs(s);
   return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** The last text parsed and its time: the time rules of one event read one field several times. */
+let lastText: string | undefined;
+let lastMs = Number.NaN;
+
+/** {@link parseDate} as milliseconds since the epoch (NaN: not a date). */
+export function parseTimeMs(s: string): number {
+  if (s === lastText) return lastMs;
+  let ms = isoUtcMs(s);
+  if (Number.isNaN(ms)) {
+    if (/^\d+(\.\d+)?$/.test(s)) {
+      const n = Number(s);
+      ms = n > 1e11 ? n : n * 1000;
+    } else ms = Date.parse(NAIVE_DATE.test(s) ? `${s.replace(' ', 'T')}Z` : s);
+    if (!Number.isFinite(ms)) ms = Number.NaN;
+  }
+  lastText = s;
+  lastMs = ms;
+  return ms;
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * The common case without Date.parse: `YYYY-MM-DDTHH:MM:SS.sssZ` as Vigil and most shippers
+ * write it (what `toISOString` gives). NaN for anything else (then parsed the general way).
+ */
+export function isoUtcMs(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return Number.NaN;
+  if (s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.')
+    return Number.NaN;
+  const y = digits(s, 0, 4);
+  const mo = digits(s, 5, 2);
+  const d = digits(s, 8, 2);
+  const h = digits(s, 11, 2);
+  const mi = digits(s, 14, 2);
+  const sec = digits(s, 17, 2);
+  const ms = digits(s, 20, 3);
+  if (y < 1000 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
+    return Number.NaN;
+  if (ms < 0) return Number.NaN;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > DAYS[mo - 1]! + (leap ? 1 : 0)) return Number.NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
 }
 
 function isoWeek(d: Date): number {
@@ -353,6 +425,13 @@ function isoWeek(d: Date): number {
   t.setUTCDate(t.getUTCDate() + 4 - day);
   const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1);
   return Math.ceil(((t.getTime() - yearStart) / 86_400_000 + 1) / 7);
+}
+
+/** {@link timePart} of a time in milliseconds (the common parts without a Date). */
+function timePartMs(ms: number, part: string): number {
+  if (part === 'hour') return Math.floor(ms / 3_600_000) - Math.floor(ms / 86_400_000) * 24;
+  if (part === 'minute') return Math.floor(ms / 60_000) - Math.floor(ms / 3_600_000) * 60;
+  return timePart(new Date(ms), part);
 }
 
 /** The time part a time modifier extracts (UTC; the specification does no zone conversion). */
@@ -406,11 +485,16 @@ function compileValues(
     };
   }
   if (m.type === 'cidr') {
-    const tests = rawValues.map((v): StrTest => {
-      const t = typeof v === 'string' ? compileCidr(v.trim()) : undefined;
-      if (!t) throw new SigmaSyntaxError(`\`${key}\`: invalid CIDR ${JSON.stringify(v)}`, 0);
-      return { ci: false, test: t };
+    const specs = rawValues.map((v) => {
+      const spec = typeof v === 'string' ? v.trim() : undefined;
+      if (spec === undefined || !compileCidr(spec))
+        throw new SigmaSyntaxError(`\`${key}\`: invalid CIDR ${JSON.stringify(v)}`, 0);
+      return spec;
     });
+    // OR of the ranges: one test that parses each address once; `all`: one test per range.
+    const tests = m.all
+      ? specs.map((spec): StrTest => ({ ci: false, test: compileCidr(spec)! }))
+      : [{ ci: false, test: compileCidrList(specs)! }];
     return { vm: fromTests(tests, m.all) };
   }
   if (m.time || m.compare) {
@@ -425,9 +509,9 @@ function compileValues(
         test: (s) => {
           let x: number;
           if (part) {
-            const d = parseDate(s);
-            if (!d) return false;
-            x = timePart(d, part);
+            const ms = parseTimeMs(s);
+            if (Number.isNaN(ms)) return false;
+            x = timePartMs(ms, part);
           } else {
             if (s.trim() === '') return false;
             x = Number(s);
@@ -499,10 +583,12 @@ function fieldrefTest(m: Mods, key: string, rawValues: unknown[]): EventTest {
     for (const a of as) for (const b of bs) if (cmp(a, b)) return true;
     return false;
   };
+  const self = fieldRef(m.field);
+  const others = refs.map(fieldRef);
   return (v) => {
-    const fd = v.field(m.field);
+    const fd = v.field(self);
     if (!fd.present || fd.isNull) return false;
-    const results = refs.map((r) => {
+    const results = others.map((r) => {
       const other = v.field(r);
       return other.present && !other.isNull && one(fd, other);
     });
@@ -532,13 +618,13 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
     if (values.length !== 1 || (typeof b !== 'boolean' && b !== 'true' && b !== 'false'))
       throw new SigmaSyntaxError(`\`${key}\` needs true or false`, 0);
     const want = b === true || b === 'true';
-    const f = m.field;
+    const f = fieldRef(m.field);
     return { test: (v) => v.field(f).present === want, need: UNKNOWN };
   }
   if (m.type === 'fieldref') return { test: fieldrefTest(m, key, values), need: UNKNOWN };
   const hasNull = values.some((x) => x === null);
   const nonNull = values.filter((x) => x !== null);
-  const f = m.field;
+  const f = fieldRef(m.field);
   const c = nonNull.length ? compileValues(m, key, nonNull, opts) : undefined;
   const vm = c?.vm;
   if (m.neq) {
@@ -547,7 +633,7 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
         const fd = v.field(f);
         if (hasNull && fd.isNull) return false;
         if (fd.isNull) return vm !== undefined;
-        return vm ? !vm.match(fd.strs, fd.lowers) : true;
+        return vm ? !vm.match(fd) : true;
       },
       need: UNKNOWN,
     };
@@ -557,7 +643,7 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
     return {
       test: (v) => {
         const fd = v.field(f);
-        return fd.isNull || vm.match(fd.strs, fd.lowers);
+        return fd.isNull || vm.match(fd);
       },
       need: UNKNOWN,
     };
@@ -565,14 +651,14 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
   return {
     test: (v) => {
       const fd = v.field(f);
-      return !fd.isNull && vm.match(fd.strs, fd.lowers);
+      return !fd.isNull && vm.match(fd);
     },
-    need: entryNeed(f, c, m),
+    need: entryNeed(m.field, c, m),
   };
 }
 
 function keywordTest(vm: ValueMatcher): EventTest {
-  return (v) => vm.match(v.strings(false), () => v.strings(true));
+  return (v) => vm.match(v.keywords());
 }
 
 /** Compile a keyword list (plain strings searched in every string value of the event). */

@@ -5,12 +5,13 @@
  * clauses hold (a rule without clauses always is). Built once per distinct log source (the
  * candidate rules differ) and reused for every event of that source.
  */
-import type { EventView } from './event.js';
+import { type EventView, type FieldData, type FieldRef, fieldRef } from './event.js';
 import { MultiMatcher, type MultiPattern } from './multimatch.js';
 import { KEYWORDS, type Need } from './need.js';
 
 interface FieldIndex {
-  field: string;
+  /** Undefined: the keyword pseudo-field (every string of the event). */
+  field: FieldRef | undefined;
   /** Lower-cased exact value → clause ids. */
   exact: Map<string, number[]>;
   /** Non-exact atoms: matcher ids index `groups` (clause ids). */
@@ -73,7 +74,7 @@ export class Prefilter {
         groups.push(clauses);
       }
       this.fields.push({
-        field,
+        field: field === KEYWORDS ? undefined : fieldRef(field),
         exact: f.exact,
         matcher: pats.length ? new MultiMatcher(pats, true) : undefined,
         groups,
@@ -94,27 +95,23 @@ export class Prefilter {
       e = this.epoch = 1;
     }
     const stamp = this.stamp;
-    for (const fi of this.fields) {
-      let strs: string[];
-      let lowers: () => string[];
-      if (fi.field === KEYWORDS) {
-        strs = view.strings(false);
-        lowers = () => view.strings(true);
-      } else {
-        const fd = view.field(fi.field);
-        if (fd.isNull || !fd.strs.length) continue;
-        strs = fd.strs;
-        lowers = fd.lowers;
-      }
-      if (fi.exact.size)
-        for (const s of lowers()) {
-          const hit = fi.exact.get(s);
-          if (hit) for (const c of hit) stamp[c] = e;
+    const fields = this.fields;
+    for (let f = 0; f < fields.length; f++) {
+      const fi = fields[f]!;
+      const fd: FieldData = fi.field ? view.field(fi.field) : view.keywords();
+      if (fd.isNull || !fd.strs.length) continue;
+      if (fi.exact.size) {
+        const lowers = fd.lowers();
+        for (let i = 0; i < lowers.length; i++) {
+          const hit = fi.exact.get(lowers[i]!);
+          if (hit) for (let j = 0; j < hit.length; j++) stamp[hit[j]!] = e;
         }
+      }
       const m = fi.matcher;
       if (!m) continue;
       this.current = fi;
-      for (const s of strs) m.scanFolded(s, this.onHit);
+      const strs = fd.strs;
+      for (let i = 0; i < strs.length; i++) m.scanFolded(strs[i]!, this.onHit);
     }
     return this.may;
   }

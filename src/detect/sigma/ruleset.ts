@@ -4,7 +4,7 @@
  * source and cached), and meta filters are applied as exclusions to the rules they name.
  */
 import type { CompiledRule } from './compile.js';
-import { EventView } from './event.js';
+import { EventView, type Layers } from './event.js';
 import { type EventLogSource, isEvtxEvent, mapEvtx } from './evtx.js';
 import type { EventTest } from './modifiers.js';
 import { Prefilter } from './prefilter.js';
@@ -27,10 +27,20 @@ export function logsourceApplies(rule: LogSource, ev: EventLogSource): boolean {
 }
 
 const MAX_CACHED_SOURCES = 4096;
+/**
+ * Fewer candidate rules than this are simply evaluated: the prefilter's scan of an event costs
+ * about as much as a handful of compiled rules (whose first test is usually the same field).
+ */
+const PREFILTER_MIN_RULES = 6;
+const EMPTY: SigmaEvent = Object.freeze({});
+/** The result when no rule fires (shared: results are read-only). */
+const NO_MATCH: RuleMatch[] = Object.freeze([]) as unknown as RuleMatch[];
 
 interface Entry {
   rule: CompiledRule;
   test: EventTest;
+  /** What `match` reports when the rule fires (one frozen object per rule). */
+  match: RuleMatch;
 }
 
 /** Candidate rules of one log source and their prefilter. */
@@ -52,6 +62,10 @@ export interface RuleSetOptions {
 export class RuleSet {
   private readonly entries: Entry[];
   private readonly bySource = new Map<string, Candidates>();
+  /** Candidates by log source object, for the frozen (shared) log sources events are mapped to. */
+  private readonly byObject = new Map<EventLogSource, Candidates>();
+  /** One view, reset for each event (`match` is not re-entrant: rules never call back). */
+  private readonly view = new EventView({});
   private allCandidates: Candidates | undefined;
   private readonly usePrefilter: boolean;
 
@@ -62,15 +76,18 @@ export class RuleSet {
   ) {
     this.usePrefilter = options.prefilter !== false;
     this.entries = rules.map((rule) => {
+      const m: RuleMatch = { ruleId: rule.id, title: rule.title, tags: rule.tags };
+      if (rule.level !== undefined) m.level = rule.level;
+      const match = Object.freeze(m);
       const fs = filters.filter(
         (f) =>
           (f.rules.includes(rule.id) || (rule.name !== undefined && f.rules.includes(rule.name))) &&
           logsourceCompatible(f.logsource, rule.logsource),
       );
-      if (!fs.length) return { rule, test: rule.test };
+      if (!fs.length) return { rule, test: rule.test, match };
       const base = rule.test;
       const ex = fs.map((f) => f.test);
-      return { rule, test: (v: EventView) => base(v) && !ex.some((t) => t(v)) };
+      return { rule, test: (v: EventView) => base(v) && !ex.some((t) => t(v)), match };
     });
   }
 
@@ -82,11 +99,16 @@ export class RuleSet {
   private candidates(entries: Entry[]): Candidates {
     return {
       entries,
-      prefilter: this.usePrefilter ? new Prefilter(entries.map((e) => e.rule.need)) : undefined,
+      prefilter:
+        this.usePrefilter && entries.length >= PREFILTER_MIN_RULES
+          ? new Prefilter(entries.map((e) => e.rule.need))
+          : undefined,
     };
   }
 
   private candidatesFor(ls: EventLogSource): Candidates {
+    const hit = this.byObject.get(ls);
+    if (hit) return hit;
     const key = `${ls.product ?? ''}|${ls.service ?? ''}|${ls.categories.join(',')}`;
     let c = this.bySource.get(key);
     if (!c) {
@@ -94,11 +116,15 @@ export class RuleSet {
       if (this.bySource.size >= MAX_CACHED_SOURCES) this.bySource.clear();
       this.bySource.set(key, c);
     }
+    if (Object.isFrozen(ls)) {
+      if (this.byObject.size >= MAX_CACHED_SOURCES) this.byObject.clear();
+      this.byObject.set(ls, c);
+    }
     return c;
   }
 
   /**
-   * The rules that fire on an event. Without a log source, an evtx-to-JSON event is mapped as
+   * The rules that fire on an event (a read-only list of frozen matches). Without a log source, an evtx-to-JSON event is mapped as
    * SigmaHQ does (see evtx.ts); any other event is tested against every rule (its fields are
    * taken as they are, so community rules apply to JSON forwarded by log shippers).
    */
@@ -111,20 +137,34 @@ export class RuleSet {
       ev = mapped.event;
       c = this.candidatesFor(mapped.logsource);
     } else c = this.allCandidates ??= this.candidates(this.entries);
-    const view = new EventView(ev);
-    const out: RuleMatch[] = [];
+    this.view.reset(ev);
+    return this.run(c);
+  }
+
+  /**
+   * {@link match} on a layered event (a Vigil event with its `data` lifted and its enrichment,
+   * not copied: see event.ts), with its log source.
+   */
+  matchLayers(layers: Layers, logsource: EventLogSource): RuleMatch[] {
+    this.view.resetLayers(layers);
+    return this.run(this.candidatesFor(logsource));
+  }
+
+  /** The candidates that fire on the view's event. */
+  private run(c: Candidates): RuleMatch[] {
+    const view = this.view;
+    let out: RuleMatch[] | undefined;
     const { entries, prefilter } = c;
     const may = prefilter?.scan(view);
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       if (may && !may(i)) continue;
-      if (e.test(view)) {
-        const m: RuleMatch = { ruleId: e.rule.id, title: e.rule.title, tags: e.rule.tags };
-        if (e.rule.level !== undefined) m.level = e.rule.level;
-        out.push(m);
-      }
+      if (!e.test(view)) continue;
+      if (out) out.push(e.match);
+      else out = [e.match];
     }
-    return out;
+    view.reset(EMPTY); // hold no reference to the event
+    return out ?? NO_MATCH;
   }
 }
 

@@ -8,6 +8,15 @@
  * died, or its handler hung) goes to another member. Publishing uses the event id as the JetStream
  * message id, so a publisher that retries a batch does not store its events twice (within the
  * stream's duplicate window). Consumers still dedupe by event id.
+ *
+ * Events of one subject published together travel together: up to {@link MAX_EVENTS_PER_MESSAGE}
+ * of them (and {@link MAX_MESSAGE_BYTES}) in one message holding a JSON array, whose message id
+ * is a hash of their ids (the same batch published again is stored once). JetStream's work (store,
+ * deliver, acknowledge) is per message, and on one machine it cost more than detection itself;
+ * grouped, it is shared by the events of a message. A lone event is a message of its own, its
+ * JSON object under its id, as before. Members accept both forms; members older than this
+ * grouping understand only the single form and would drop the grouped messages as malformed, so
+ * an installation upgrades its `vigil worker` processes before the server that publishes.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -35,6 +44,18 @@ import { type NatsCounters, NatsSubscription } from './nats-subscription.js';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Publishes in flight at once: concurrent enough to hide round trips, bounded for huge batches. */
 const PUBLISH_WINDOW = 512;
+/** Events of one subject grouped into one message, at most (see the module comment). */
+export const MAX_EVENTS_PER_MESSAGE = 64;
+/** Bytes of JSON grouped into one message, at most (NATS's default max payload is 1 MiB). */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** One message to publish: its subject, payload and message id. */
+interface Outgoing {
+  subject: string;
+  payload: string;
+  msgID: string;
+  events: number;
+}
 
 export interface NatsBusOptions {
   logger: Logger;
@@ -140,17 +161,64 @@ export class NatsBus implements Bus {
    */
   async publish(events: readonly VigilEvent[]): Promise<void> {
     if (this.closing) throw new VigilError('UNAVAILABLE', 'the NATS bus is closed');
-    for (let i = 0; i < events.length; i += PUBLISH_WINDOW) {
-      const chunk = events.slice(i, i + PUBLISH_WINDOW);
+    const messages = this.messagesOf(events);
+    for (let i = 0; i < messages.length; i += PUBLISH_WINDOW) {
+      const chunk = messages.slice(i, i + PUBLISH_WINDOW);
       try {
-        await Promise.all(
-          chunk.map((e) => this.js.publish(this.subjectFor(e.kind), JSON.stringify(e), { msgID: e.id })),
-        );
+        await Promise.all(chunk.map((m) => this.js.publish(m.subject, m.payload, { msgID: m.msgID })));
       } catch (err) {
         throw new VigilError('UNAVAILABLE', 'NATS did not store the events', { cause: err });
       }
-      this.counters.published += chunk.length;
+      for (const m of chunk) this.counters.published += m.events;
     }
+  }
+
+  /**
+   * The messages of a batch: events grouped by subject (in order within a subject), once per id,
+   * a message per event or per run of up to MAX_EVENTS_PER_MESSAGE (see the module comment).
+   */
+  private messagesOf(events: readonly VigilEvent[]): Outgoing[] {
+    const bySubject = new Map<string, { ids: string[]; jsons: string[] }>();
+    const seen = new Set<string>();
+    for (const e of events) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+      const subject = this.subjectFor(e.kind);
+      let g = bySubject.get(subject);
+      if (!g) {
+        g = { ids: [], jsons: [] };
+        bySubject.set(subject, g);
+      }
+      g.ids.push(e.id);
+      g.jsons.push(JSON.stringify(e));
+    }
+    const out: Outgoing[] = [];
+    for (const [subject, { ids, jsons }] of bySubject) {
+      let start = 0;
+      while (start < jsons.length) {
+        let end = start + 1;
+        let bytes = jsons[start]!.length;
+        while (
+          end < jsons.length &&
+          end - start < MAX_EVENTS_PER_MESSAGE &&
+          bytes + jsons[end]!.length + 1 <= MAX_MESSAGE_BYTES
+        )
+          bytes += jsons[end++]!.length + 1;
+        if (end - start === 1) out.push({ subject, payload: jsons[start]!, msgID: ids[start]!, events: 1 });
+        else
+          out.push({
+            subject,
+            payload: `[${jsons.slice(start, end).join(',')}]`,
+            msgID: `batch-${createHash('sha256')
+              .update(ids.slice(start, end).join('\n'))
+              .digest('base64url')
+              .slice(0, 32)}`,
+            events: end - start,
+          });
+        start = end;
+      }
+    }
+    return out;
   }
 
   /**

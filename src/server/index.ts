@@ -89,7 +89,7 @@ export async function startServer(
   logger: Logger,
   options: ServiceOptions & { handleSignals?: boolean } = {},
 ): Promise<RunningServer> {
-  const services = await createServices(config, logger, options);
+  const services = await createServices(config, logger, { backgroundCheckpoints: true, ...options });
   let closing = false;
   let app: FastifyInstance;
   let listening = false;

@@ -91,17 +91,23 @@ export interface ServiceOptions {
   bus?: Bus;
   /** Skip migrations (they are normally applied on every start). */
   migrate?: boolean;
+  /** SQLite WAL checkpoints in a worker thread (long-running processes: the server, workers). */
+  backgroundCheckpoints?: boolean;
 }
 
 export function sqliteFileOf(config: Readonly<VigilConfig>): string {
   return path.join(config.dataDir, 'vigil.sqlite');
 }
 
-export async function openDatabaseFor(config: Readonly<VigilConfig>): Promise<Database> {
+export async function openDatabaseFor(
+  config: Readonly<VigilConfig>,
+  options: { backgroundCheckpoints?: boolean } = {},
+): Promise<Database> {
   return openDatabase({
     url: config.database.url,
     sqliteFile: sqliteFileOf(config),
     poolSize: config.database.poolSize,
+    backgroundCheckpoints: options.backgroundCheckpoints,
   });
 }
 
@@ -120,7 +126,7 @@ export async function createServices(
     product: { name: 'Vigil', vendor: 'Vigil', version: VERSION },
     logger,
   });
-  const database = await openDatabaseFor(config);
+  const database = await openDatabaseFor(config, { backgroundCheckpoints: options.backgroundCheckpoints });
   let bus: Bus | undefined;
   try {
     if (options.migrate !== false) {

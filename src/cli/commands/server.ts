@@ -66,7 +66,7 @@ export function registerServerCommands(program: Command): void {
         );
       }
       const logger = createLogger({ level: config.log.level });
-      const services = await createServices(config, logger);
+      const services = await createServices(config, logger, { backgroundCheckpoints: true });
       const consumers = await attachConsumers(services);
       process.stdout.write(
         `Vigil worker consuming from ${config.bus.natsUrl} (stream ${config.bus.stream})\n`,

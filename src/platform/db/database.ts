@@ -19,6 +19,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { cachingStatements } from './sqlite-statements.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -52,11 +53,16 @@ export interface OpenDatabaseOptions {
   /** SQLite file path, or ':memory:'. */
   sqliteFile?: string;
   poolSize?: number;
+  /**
+   * SQLite only: checkpoint the WAL in a worker thread (sqlite-checkpointer.ts), so no request
+   * waits for one. For long-running processes that answer requests (the server, workers).
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
-  return openSqlite(options.sqliteFile ?? ':memory:');
+  return openSqlite(options.sqliteFile ?? ':memory:', options.backgroundCheckpoints === true);
 }
 
 /**
@@ -83,7 +89,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
-function openSqlite(file: string): Database {
+function openSqlite(file: string, backgroundCheckpoints: boolean): Database {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const native = new SqliteDatabase(file);
   native.pragma('journal_mode = WAL');
@@ -99,6 +105,10 @@ function openSqlite(file: string): Database {
   // 64 MiB after a checkpoint.
   native.pragma('wal_autocheckpoint = 10000');
   native.pragma('journal_size_limit = 67108864');
+  // With background checkpoints the connection's own is only a backstop (~200 MiB of WAL).
+  const checkpointer =
+    backgroundCheckpoints && file !== ':memory:' ? startSqliteCheckpointer(file) : undefined;
+  if (checkpointer) native.pragma('wal_autocheckpoint = 50000');
   const db = new Kysely<object>({
     dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }),
   }) as AnyDb;
@@ -115,6 +125,7 @@ function openSqlite(file: string): Database {
       }
     },
     async close() {
+      await checkpointer?.close();
       await db.destroy();
     },
   };

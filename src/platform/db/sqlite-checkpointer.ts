@@ -73,8 +73,12 @@ export function startSqliteCheckpointer(
       });
     },
     async close() {
+      // Held until it has closed its connection (unreferenced, the process could end meanwhile).
+      worker.ref();
       worker.postMessage('close');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       await worker.terminate();
     },
   };

@@ -105,17 +105,22 @@ export function fastAccessCheck(deps: {
         sessionToken: cookieValue(cookie, ACCESS_COOKIES.session),
         deviceCookie: cookieValue(cookie, ACCESS_COOKIES.device),
       })
-      .then(
-        (out) => send(checkAnswer(out)),
-        (err: unknown) => {
-          deps.logger.error({ err: (err as Error).message, requestId }, 'access check failed');
+      .then((out) => send(checkAnswer(out)))
+      .catch((err: unknown) => {
+        // The decision or its answer failed: 500 without details (or, when the answer had begun,
+        // the connection closed), never an unhandled rejection.
+        deps.logger.error({ err: (err as Error).message, requestId }, 'access check failed');
+        if (res.headersSent) return void res.destroy();
+        try {
           send({
             status: 500,
             headers: { 'content-type': 'text/plain; charset=utf-8' },
             body: `The decision failed on the server; quote request id ${requestId} to an administrator.`,
           });
-        },
-      );
+        } catch {
+          res.destroy();
+        }
+      });
     return true;
   };
 }

@@ -254,6 +254,21 @@ describe('access gateway (in-process)', () => {
     const post = await viaSocket('POST', '/access/check', nginxHeaders('10.1.2.3'));
     expect(post.headers['x-vigil-decision']).toBeUndefined();
     expect(post.status).toBe(404);
+    // A decision that fails answers 500 without internals, and the next check is answered again.
+    const gateway = f.services.access.gateway;
+    const real = gateway.check.bind(gateway);
+    gateway.check = async () => {
+      throw new Error('SQLITE_CORRUPT: secret internals');
+    };
+    try {
+      const failed = await viaSocket('GET', '/access/check', nginxHeaders('10.1.2.3'));
+      expect(failed.status).toBe(500);
+      expect(failed.body).not.toContain('SQLITE');
+      expect(failed.body).toMatch(/request id/);
+    } finally {
+      gateway.check = real;
+    }
+    expect((await viaSocket('GET', '/access/check', nginxHeaders('10.1.2.3'))).status).toBe(401);
   });
 
   it('the same session from a new device and a foreign address through a trusted proxy: step-up', async () => {

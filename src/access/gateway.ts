@@ -194,8 +194,8 @@ export class Gateway {
     if (verdict.decision === 'allow' && stepUpDone && verdict.risk >= app.stepUpRisk) {
       signals.push({ signal: 'step-up', score: 0, reason: 'MFA done recently on this device and address' });
     }
-    if (!sameReasons(s.lastReasons, signals)) s.lastReasons = signals;
-    const reasons = s.lastReasons ?? signals;
+    const reasons = s.lastReasons && sameReasons(s.lastReasons, signals) ? s.lastReasons : signals;
+    s.lastReasons = reasons;
     return out(await this.record(req, app, s, verdict.decision, verdict.risk, reasons));
   }
 
@@ -359,11 +359,8 @@ export class Gateway {
 }
 
 /** True when both lists say the same, signal by signal. */
-function sameReasons(
-  a: readonly SignalResult[] | undefined,
-  b: readonly SignalResult[],
-): a is readonly SignalResult[] {
-  if (a === undefined || a.length !== b.length) return false;
+function sameReasons(a: readonly SignalResult[], b: readonly SignalResult[]): boolean {
+  if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;

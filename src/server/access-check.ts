@@ -48,24 +48,6 @@ export function checkAnswer(out: CheckOutcome): CheckAnswer {
   return text(403, 'access denied');
 }
 
-/** One cookie's value from a Cookie header (the first of that name), as @fastify/cookie reads it. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length > 1 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (!value.includes('%')) return value;
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value;
-    }
-  }
-  return undefined;
-}
-
 const PATH = '/access/check';
 
 /**
@@ -75,6 +57,8 @@ const PATH = '/access/check';
 export function fastAccessCheck(deps: {
   access: Access;
   logger: Logger;
+  /** The cookie plugin's parser (`app.parseCookie`), so both paths read cookies alike. */
+  parseCookie: (header: string) => Record<string, string | undefined>;
   tls: boolean;
   isClosing: () => boolean;
 }): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -99,11 +83,11 @@ export function fastAccessCheck(deps: {
       send({ status: 503, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'shutting down' });
       return true;
     }
-    const cookie = req.headers.cookie;
+    const cookies = req.headers.cookie ? deps.parseCookie(req.headers.cookie) : {};
     deps.access.gateway
       .check(req.headers, req.socket.remoteAddress ?? '', {
-        sessionToken: cookieValue(cookie, ACCESS_COOKIES.session),
-        deviceCookie: cookieValue(cookie, ACCESS_COOKIES.device),
+        sessionToken: cookies[ACCESS_COOKIES.session],
+        deviceCookie: cookies[ACCESS_COOKIES.device],
       })
       .then((out) => send(checkAnswer(out)))
       .catch((err: unknown) => {

@@ -56,7 +56,13 @@ export async function buildApp(services: Services, options: AppOptions = {}): Pr
   const tls = Boolean(config.server.tlsCertFile && config.server.tlsKeyFile);
   const isClosing = options.isClosing ?? (() => false);
   // The listener answers the gateway's forward-auth checks itself, before Fastify (access-check.ts).
-  const accessCheck = fastAccessCheck({ access: services.access, logger: services.logger, tls, isClosing });
+  const accessCheck = fastAccessCheck({
+    access: services.access,
+    logger: services.logger,
+    parseCookie: (header) => app.parseCookie(header),
+    tls,
+    isClosing,
+  });
   const app = Fastify({
     loggerInstance: services.logger,
     genReqId: () => randomUUID(),

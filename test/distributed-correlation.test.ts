@@ -232,13 +232,20 @@ async function runWorkers(
     const lastSeq = async () => (await jsm.streams.info(streamName)).state.last_seq;
     if (options.kill) {
       const half = Math.floor(events.length / 2);
-      await bus.publish(events.slice(0, half));
-      const firstHalf = await lastSeq();
-      // Kill one worker while the backlog is large: it holds unacknowledged batches.
+      // Stop one worker while its pull request waits on the server: JetStream hands it messages of
+      // the backlog that it will never acknowledge. (A pull expires after 10 s; the publish is quick.)
       await waitFor(
-        async () => ((await consumer()).ack_floor.stream_seq > firstHalf / 10 ? true : undefined),
-        'the workers to start on the backlog',
-        { timeoutMs: 60_000 },
+        async () => ((await consumer()).num_waiting >= workers ? true : undefined),
+        'every worker to wait for events',
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      procs[1]!.child.kill('SIGSTOP');
+      await bus.publish(events.slice(0, half));
+      // Every message of the first half delivered, some of them to the stopped worker: kill it.
+      await waitFor(
+        async () => ((await consumer()).num_pending === 0 ? true : undefined),
+        'the first half to be delivered',
+        { timeoutMs: 60_000, intervalMs: 100 },
       );
       procs[1]!.child.kill('SIGKILL');
       await procs[1]!.exited;

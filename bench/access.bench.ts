@@ -9,7 +9,8 @@
  *    temp prefix on free loopback ports, in front of a small upstream (its own process), beside a
  *    server block of the same nginx that proxies to the same upstream without `auth_request`:
  *    requests/s at full load, and p99 at a fixed 1,000 requests/s, each with the plain proxy as
- *    the peer. Skipped (said so) when nginx is not installed.
+ *    the peer; the fixed rate is an open-loop load (bench/open-loop.ts), evenly spaced, latency
+ *    from when each request was due. Skipped (said so) when nginx is not installed.
  *
  * Run with VIGIL_ACCESS_BENCH_SERVER=1 this file is the Vigil server (prints `{url, cookie}`, then
  * answers `cpu` on stdin with its CPU usage); with VIGIL_ACCESS_BENCH_UPSTREAM=1 the upstream.
@@ -26,6 +27,7 @@ import autocannon from 'autocannon';
 import { nginxExampleConfig } from '../test/support/nginx-example.js';
 import { freePort } from '../test/support/processes.js';
 import { type Benchmark, type Figure, figure } from './figure.js';
+import { type OpenLoopResult, openLoop } from './open-loop.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 16;
@@ -237,7 +239,7 @@ async function waitFor(url: string, headers: Record<string, string>, nginx: Chil
 async function load(
   url: string,
   headers: Record<string, string>,
-  opts: { duration: number; rate?: number },
+  opts: { duration: number },
 ): Promise<autocannon.Result> {
   const r = await autocannon({
     url,
@@ -245,13 +247,28 @@ async function load(
     connections: CONNECTIONS,
     duration: opts.duration,
     pipelining: 1,
-    ...(opts.rate ? { overallRate: opts.rate } : {}),
   });
   // A refusal is a wrong answer; a few socket errors (timeouts, connections cut as the run stops)
   // among tens of thousands are load, reported but tolerated up to 0.1%.
   if (r.non2xx > 0 || r.errors > Math.max(1, r.requests.total / 1000))
     throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors of ${r.requests.total}`);
   if (r.errors > 0) console.error(`   ${url}: ${r.errors} socket errors of ${r.requests.total} requests`);
+  return r;
+}
+
+/** A steady FIXED_RATE requests/s for DURATION_S (open loop, see open-loop.ts); refusals are wrong answers. */
+async function steady(url: string, headers: Record<string, string>): Promise<OpenLoopResult> {
+  const r = await openLoop({
+    url,
+    headers,
+    rate: FIXED_RATE,
+    durationS: DURATION_S,
+    connections: CONNECTIONS * 4,
+  });
+  if (r.non2xx > 0 || r.errors > Math.max(1, r.total / 1000))
+    throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors of ${r.total}`);
+  if (Math.abs(r.rate - FIXED_RATE) > FIXED_RATE * 0.05)
+    throw new Error(`${url}: the load generator kept ${r.rate.toFixed(0)} req/s, not ${FIXED_RATE}`);
   return r;
 }
 
@@ -294,13 +311,13 @@ async function nginxFigures(
     await load(auth.url, auth.headers, { duration: 2 }); // warm-up
     const full = { auth: await load(auth.url, auth.headers, { duration: DURATION_S }) };
     const fullPlain = await load(plain.url, plain.headers, { duration: DURATION_S });
-    const fixed = await load(auth.url, auth.headers, { duration: DURATION_S, rate: FIXED_RATE });
-    const fixedPlain = await load(plain.url, plain.headers, { duration: DURATION_S, rate: FIXED_RATE });
+    const fixed = await steady(auth.url, auth.headers);
+    const fixedPlain = await steady(plain.url, plain.headers);
     log(
       `nginx + auth_request: ${full.auth.requests.average.toFixed(0)} req/s, p99 ${full.auth.latency.p99} ms; without: ${fullPlain.requests.average.toFixed(0)} req/s, p99 ${fullPlain.latency.p99} ms`,
     );
     log(
-      `at ${FIXED_RATE} req/s: p99 ${fixed.latency.p99} ms with auth_request, ${fixedPlain.latency.p99} ms without (added ${(fixed.latency.p99 - fixedPlain.latency.p99).toFixed(2)} ms)`,
+      `at a steady ${FIXED_RATE} req/s (open loop): p50 ${fixed.p50.toFixed(2)} / p99 ${fixed.p99.toFixed(2)} / max ${fixed.max.toFixed(1)} ms with auth_request; p50 ${fixedPlain.p50.toFixed(2)} / p99 ${fixedPlain.p99.toFixed(2)} / max ${fixedPlain.max.toFixed(1)} ms without (p99 added ${(fixed.p99 - fixedPlain.p99).toFixed(2)} ms)`,
     );
     return [
       figure(
@@ -317,14 +334,8 @@ async function nginxFigures(
         'nginx',
         fullPlain.latency.p99,
       ),
-      figure(
-        `access.nginx.auth_request.p99_at_${FIXED_RATE}rps`,
-        'ms',
-        fixed.latency.p99,
-        'nginx',
-        fixedPlain.latency.p99,
-      ),
-      figure(`access.nginx.added_p99_at_${FIXED_RATE}rps`, 'ms', fixed.latency.p99 - fixedPlain.latency.p99),
+      figure(`access.nginx.auth_request.p99_at_${FIXED_RATE}rps`, 'ms', fixed.p99, 'nginx', fixedPlain.p99),
+      figure(`access.nginx.added_p99_at_${FIXED_RATE}rps`, 'ms', fixed.p99 - fixedPlain.p99),
     ];
   } finally {
     if (nginx && nginx.exitCode === null) {

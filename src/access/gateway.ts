@@ -56,9 +56,7 @@ export interface Credentials {
 export interface CheckOutcome {
   decision: Decision;
   flavour: 'nginx' | 'traefik' | null;
-  /** The original URL, when it belongs to a protected application. */
-  returnUrl: string | null;
-  /** The portal's login page with the return URL, for redirects. */
+  /** For a sign-in or step-up on a protected application: the portal's login page with the return URL. */
   loginUrl: string | null;
 }
 
@@ -102,7 +100,7 @@ export class Gateway {
     const fwd = readForwarded(headers, peer, this.p.trusted);
     if (!fwd.ok) {
       const d = this.record(null, null, null, 'deny', 100, [fwd.reason], peer);
-      return { decision: await d, flavour: null, returnUrl: null, loginUrl: null };
+      return { decision: await d, flavour: null, loginUrl: null };
     }
     return this.evaluate(fwd.request, creds);
   }
@@ -112,16 +110,15 @@ export class Gateway {
     const now = this.p.deps.clock.now();
     const nowMs = now.getTime();
     const app = matchApp(this.apps, req.host, req.uri, req.proto);
-    const returnUrl = app ? originalUrl(req.proto, req.host, req.uri) : null;
-    const loginUrl = returnUrl
-      ? `${this.portalBase(req.proto, req.host)}/login?rd=${encodeURIComponent(returnUrl)}`
-      : null;
-    const out = (decision: Decision): CheckOutcome => ({
-      decision,
-      flavour: req.flavour,
-      returnUrl,
-      loginUrl,
-    });
+    const out = (decision: Decision): CheckOutcome => {
+      // Only a sign-in or a step-up sends the user to the portal, back to the original URL of a
+      // protected application (most checks are allowed: no URL to build).
+      const toPortal = app && (decision.decision === 'login' || decision.decision === 'step-up');
+      const loginUrl = toPortal
+        ? `${this.portalBase(req.proto, req.host)}/login?rd=${encodeURIComponent(originalUrl(req.proto, req.host, req.uri))}`
+        : null;
+      return { decision, flavour: req.flavour, loginUrl };
+    };
     if (!app) {
       const reason = {
         signal: 'application',

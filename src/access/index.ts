@@ -54,6 +54,9 @@ export const DECISION_RETENTION_DAYS = 30;
 
 const SEEN_IDS = 10_000;
 
+/** The kinds of event that change what the gateway keeps in memory (sessions, bursts, blocks). */
+const WATCHED_KINDS = ['auth.', 'user.', 'access.session.', 'access.block.'] as const;
+
 export interface Access {
   gateway: Gateway;
   portal: Portal;
@@ -130,6 +133,8 @@ export async function createAccess(deps: AccessDeps): Promise<Access> {
 
   const seen = new Set<string>();
   const onEvent = (e: VigilEvent) => {
+    // Most events echoed here are the gateway's own decisions: nothing to learn from them.
+    if (!WATCHED_KINDS.some((k) => e.kind.startsWith(k))) return;
     if (seen.has(e.id)) return;
     seen.add(e.id);
     if (seen.size > SEEN_IDS) seen.delete(seen.values().next().value as string);
@@ -170,7 +175,7 @@ export async function createAccess(deps: AccessDeps): Promise<Access> {
   // Each process needs every invalidation, so the group is this process's own.
   const sub: Subscription = await deps.bus.subscribe({
     group: `access-cache-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    subjects: ['vigil.auth.>', 'vigil.user.>', 'vigil.access.session.>', 'vigil.access.block.>'],
+    subjects: WATCHED_KINDS.map((k) => `vigil.${k}>`),
     handler: async (events) => {
       for (const e of events) onEvent(e);
     },

@@ -6,18 +6,41 @@
  * wait for the flush (back-pressure), nothing is dropped.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { type EventInput, makeEvent } from '../core/index.js';
+import { EVENT_VERSION, type VigilEvent } from '../core/index.js';
 import type { Bus } from '../platform/bus/index.js';
 import type { Logger } from '../platform/log/index.js';
 import type { AccessStore } from './store.js';
-import type { Decision } from './types.js';
+import type { Decision, SignalResult } from './types.js';
 
 const BATCH = 500;
 const SLICE = 64;
 const MAX_QUEUE = 20_000;
 
-export function decisionEvent(d: Decision): EventInput {
+/**
+ * The reasons an event carries (those that weigh), built once per list: a session's checks share
+ * one list, so their events share one (frozen) copy.
+ */
+const publishedReasons = new WeakMap<readonly SignalResult[], readonly PublishedReason[]>();
+
+type PublishedReason = Pick<SignalResult, 'signal' | 'score' | 'reason'>;
+
+function reasonsOf(reasons: readonly SignalResult[]): readonly PublishedReason[] {
+  let out = publishedReasons.get(reasons);
+  if (!out) {
+    out = Object.freeze(
+      reasons
+        .filter((r) => r.score > 0 || r.deny)
+        .map((r) => Object.freeze({ signal: r.signal, score: r.score, reason: r.reason })),
+    );
+    publishedReasons.set(reasons, out);
+  }
+  return out;
+}
+
+/** The `access.decision` event of a decision (its id and time are the decision's). */
+export function decisionEvent(d: Decision): VigilEvent {
   return {
+    v: EVENT_VERSION,
     id: d.id,
     time: d.time,
     kind: 'access.decision',
@@ -32,9 +55,7 @@ export function decisionEvent(d: Decision): EventInput {
       host: d.host,
       path: d.path,
       method: d.method,
-      reasons: d.reasons
-        .filter((r) => r.score > 0 || r.deny)
-        .map((r) => ({ signal: r.signal, score: r.score, reason: r.reason })),
+      reasons: reasonsOf(d.reasons),
     },
   };
 }
@@ -94,7 +115,7 @@ export class DecisionRecorder {
         );
       }
       try {
-        await this.bus.publish(slice.map((d) => makeEvent(decisionEvent(d))));
+        await this.bus.publish(slice.map(decisionEvent));
       } catch (err) {
         this.logger.error(
           { err: (err as Error).message, n: slice.length },

@@ -39,12 +39,15 @@ async function buildInputs(format: 'json' | 'tsv', dir: string): Promise<string[
   return files;
 }
 
-/** The peer: the same bytes, split into lines, each line parsed bare. */
+/**
+ * The peer: the same bytes, split into lines, each line parsed bare. Read in Node's default
+ * 64 KiB chunks: in 256 KiB chunks the same loop runs about 3x slower (a handicapped peer).
+ */
 async function bareParse(format: 'json' | 'tsv', files: string[]): Promise<number> {
   let lines = 0;
   for (const file of files) {
     let rest = '';
-    for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
+    for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 })) {
       const text = rest + (chunk as string);
       let start = 0;
       for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {

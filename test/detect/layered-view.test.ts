@@ -7,7 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../../src/core/index.js';
-import { EventView, type Layers, merged, resolveField } from '../../src/detect/sigma/event.js';
+import {
+  EventView,
+  fieldRef,
+  type Layers,
+  layersValue,
+  merged,
+  resolveField,
+} from '../../src/detect/sigma/event.js';
 import type { SigmaEvent } from '../../src/detect/sigma/types.js';
 
 const KEYS = ['a', 'b', 'c', 'a.b', 'b.c', 'a.b.c', 'net', 'srcIp', 'net.srcIp', 'x', '', '0'];
@@ -85,6 +92,8 @@ describe('field access on events and on layered events', () => {
         const want = expected(whole, name);
         expect(summary(plain, name), `${name} on ${JSON.stringify(whole)}`).toEqual(want);
         expect(summary(reused, name), `${name} on layers ${JSON.stringify(layers)}`).toEqual(want);
+        // The value itself, as the correlator reads group-by and condition fields.
+        expect(layersValue(layers, fieldRef(name)), name).toEqual(resolveField(whole, name).value);
       }
       // Keyword search sees the merged object's strings.
       expect(reused.strings(false)).toEqual(new EventView(whole).strings(false));

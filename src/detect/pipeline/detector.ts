@@ -60,6 +60,56 @@ function isOwnKind(kind: unknown): boolean {
   const k = String(kind);
   return k.startsWith('detect.') && (OWN_KINDS.has(k) || WORKFLOW_KINDS.test(k));
 }
+/** What the reused layers hold between events. */
+const NO_EVENT: SigmaEvent = Object.freeze({});
+
+/**
+ * The event of a match as the rules read it: a Vigil event's layers (valid only during the call
+ * that receives them), or the mapped copy of any other event.
+ */
+interface Matched {
+  layers: Layers | undefined;
+  event: SigmaEvent | undefined;
+}
+
+/** The matched event as one object: the copy, or the layers merged (built once per event). */
+function eventOf(cur: Matched): SigmaEvent {
+  cur.event ??= merged(cur.layers!);
+  return cur.event;
+}
+
+/**
+ * Are the events already in the order of their times (`localeCompare`, as they are sorted)?
+ * Times in `toISOString` form compare as their characters do, without the collator.
+ */
+function inTimeOrder(events: readonly VigilEvent[]): boolean {
+  if (events.length < 2) return true;
+  let a = events[0]!.time;
+  if (typeof a !== 'string') return false;
+  let aIso = isoForm(a);
+  for (let i = 1; i < events.length; i++) {
+    const b = events[i]!.time;
+    if (typeof b !== 'string') return false;
+    const bIso = isoForm(b);
+    if (a !== b && !(aIso && bIso && a < b) && a.localeCompare(b) > 0) return false;
+    a = b;
+    aIso = bIso;
+  }
+  return true;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` with ASCII digits (the form whose collation is its code order). */
+function isoForm(s: string): boolean {
+  if (s.length !== 24) return false;
+  for (let i = 0; i < 24; i++) {
+    const c = s.charCodeAt(i);
+    const want = ISO_SHAPE.charCodeAt(i);
+    if (want === 48 /* 0: any digit */ ? c < 48 || c > 57 : c !== want) return false;
+  }
+  return true;
+}
+const ISO_SHAPE = '0000-00-00T00:00:00.000Z';
+
 /** Event ids remembered to skip redeliveries before they reach the correlator. */
 const MAX_SEEN = 200_000;
 
@@ -77,6 +127,10 @@ export class Detector {
   private readonly correlated = new Set<string>();
   /** Correlation over the shared store, when the detector is one of several workers. */
   private readonly shared: SharedCorrelations | undefined;
+  /** The layers of the event being matched (one object, reused for every event). */
+  private readonly layers: Layers = { extra: undefined, event: NO_EVENT, data: undefined };
+  /** The event of the current matches, as handed to `onMatch` (reused). */
+  private readonly matched: Matched = { layers: undefined, event: undefined };
 
   constructor(
     sources: readonly RuleSource[],
@@ -105,9 +159,12 @@ export class Detector {
   /** Runs the rules on events (in time order) and returns the alerts they raise (in-memory correlation). */
   detect(events: readonly VigilEvent[]): NewAlert[] {
     const out: NewAlert[] = [];
-    this.scan(events, out, (m, event, e, t) => {
-      for (const a of this.correlator.process(m.ruleId, event, t))
-        out.push(this.correlationAlert(a, e.id, e));
+    const correlator = this.correlator;
+    this.scan(events, out, (m, cur, e, t) => {
+      const fired = cur.layers
+        ? correlator.processLayers(m.ruleId, cur.layers, t)
+        : correlator.process(m.ruleId, cur.event!, t);
+      for (const a of fired) out.push(this.correlationAlert(a, e.id, e));
     });
     return out;
   }
@@ -117,9 +174,9 @@ export class Detector {
     const out: NewAlert[] = [];
     const matches: CorrelationMatch[] = [];
     const byId = new Map<string, VigilEvent>();
-    this.scan(events, out, (m, event, e, t) => {
+    this.scan(events, out, (m, cur, e, t) => {
       if (!this.correlated.has(m.ruleId)) return;
-      matches.push({ ruleId: m.ruleId, event, time: t, eventId: e.id });
+      matches.push({ ruleId: m.ruleId, event: eventOf(cur), time: t, eventId: e.id });
       byId.set(e.id, e);
     });
     for (const f of await shared.process(matches))
@@ -131,50 +188,67 @@ export class Detector {
   private scan(
     events: readonly VigilEvent[],
     out: NewAlert[],
-    onMatch: (m: RuleMatch, event: SigmaEvent, e: VigilEvent, t: number) => void,
+    onMatch: (m: RuleMatch, cur: Matched, e: VigilEvent, t: number) => void,
   ): void {
-    const sorted = [...events].sort((a, b) => a.time.localeCompare(b.time));
+    const ordered = inTimeOrder(events) ? events : [...events].sort((a, b) => a.time.localeCompare(b.time));
     const ruleSet = this.loaded.ruleSet;
     const enricher = this.deps.enricher;
-    for (const e of sorted) {
-      if (isOwnKind(e.kind) || this.seen.has(e.id)) continue;
-      let event: SigmaEvent | undefined;
-      let layers: Layers | undefined;
-      let matches: RuleMatch[];
-      const raw = e as unknown as SigmaEvent;
-      const data = raw.data;
-      if (isVigilEvent(raw) && (data == null || (typeof data === 'object' && !Array.isArray(data)))) {
-        // Vigil's own events: rules see `data` lifted and the enrichment, without a copy (mapEvent).
-        layers = { extra: undefined, event: raw, data: (data ?? undefined) as SigmaEvent | undefined };
-        if (enricher) {
-          const extra: SigmaEvent = {};
-          enricher.enrich(enrichmentSource(raw, layers.data), extra);
-          layers.extra = extra;
+    const layers = this.layers;
+    const cur = this.matched;
+    try {
+      for (let i = 0; i < ordered.length; i++) {
+        const e = ordered[i]!;
+        if (isOwnKind(e.kind) || this.seen.has(e.id)) continue;
+        let matches: RuleMatch[];
+        const raw = e as unknown as SigmaEvent;
+        const data = raw.data;
+        if (isVigilEvent(raw) && (data == null || (typeof data === 'object' && !Array.isArray(data)))) {
+          // Vigil's own events: rules see `data` lifted and the enrichment, without a copy (mapEvent).
+          const logsource = logSourceOfKind(raw.kind);
+          if (!ruleSet.appliesTo(logsource)) continue; // no rule to prepare the event for
+          layers.event = raw;
+          layers.data = (data ?? undefined) as SigmaEvent | undefined;
+          layers.extra = undefined;
+          if (enricher) {
+            const extra: SigmaEvent = {};
+            enricher.enrich(enrichmentSource(raw, layers.data), extra);
+            layers.extra = extra;
+          }
+          matches = ruleSet.matchLayers(layers, logsource);
+          cur.layers = layers;
+          cur.event = undefined;
+        } else {
+          const mapped = mapEvent(raw);
+          const event = mapped.event;
+          if (mapped.logsource) enricher?.enrich(event); // Vigil's own events (a copy) only
+          matches = ruleSet.match(event, mapped.logsource);
+          cur.layers = undefined;
+          cur.event = event;
         }
-        matches = ruleSet.matchLayers(layers, logSourceOfKind(raw.kind));
-      } else {
-        const mapped = mapEvent(raw);
-        event = mapped.event;
-        if (mapped.logsource) enricher?.enrich(event); // Vigil's own events (a copy) only
-        matches = ruleSet.match(event, mapped.logsource);
+        if (!matches.length) continue;
+        const t = timeOf(e.time);
+        for (const m of matches) {
+          if (!this.silent.has(m.ruleId))
+            out.push({
+              time: e.time,
+              ruleId: m.ruleId,
+              ruleTitle: m.title,
+              level: m.level ?? 'medium',
+              eventIds: [e.id],
+              dedupKey: `${m.ruleId}|${e.user?.name ?? e.net?.srcIp ?? e.device?.ip ?? e.id}`,
+              tags: m.tags,
+              evidence: [e],
+            });
+          onMatch(m, cur, e, t);
+        }
       }
-      if (!matches.length) continue;
-      event ??= merged(layers!);
-      const t = timeOf(e.time);
-      for (const m of matches) {
-        if (!this.silent.has(m.ruleId))
-          out.push({
-            time: e.time,
-            ruleId: m.ruleId,
-            ruleTitle: m.title,
-            level: m.level ?? 'medium',
-            eventIds: [e.id],
-            dedupKey: `${m.ruleId}|${e.user?.name ?? e.net?.srcIp ?? e.device?.ip ?? e.id}`,
-            tags: m.tags,
-            evidence: [e],
-          });
-        onMatch(m, event, e, t);
-      }
+    } finally {
+      // Hold no reference to the batch's events.
+      layers.event = NO_EVENT;
+      layers.data = undefined;
+      layers.extra = undefined;
+      cur.layers = undefined;
+      cur.event = undefined;
     }
   }
 

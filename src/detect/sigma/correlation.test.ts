@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { seededRng } from '../../core/index.js';
 import { Correlator } from './correlation.js';
+import { type Layers, merged } from './event.js';
 import { loadRules } from './load.js';
 import { parseRuleText } from './parse.js';
 import type { CorrelationRule } from './types.js';
@@ -134,5 +136,42 @@ describe('Correlator', () => {
     );
     for (let i = 0; i < 10_000; i++) c.process('x', { K: i }, i);
     expect(c.size).toBe(100);
+  });
+
+  it('correlates a layered event as its merged object', () => {
+    const types = [
+      '  type: event_count\n  rules: [x]\n  group-by: [net.srcIp]\n  timespan: 5m\n  condition: {gte: 3}\n',
+      '  type: event_count\n  rules: [x, y]\n  group-by: [net.srcIp, user.name]\n  timespan: 5m\n  condition: {lt: 2}\n',
+      '  type: value_count\n  rules: [x]\n  group-by: [user.name]\n  timespan: 10m\n  condition: {field: net.dstIp, gte: 3}\n',
+      '  type: value_sum\n  rules: [y]\n  group-by: [net.srcIp]\n  timespan: 10m\n  condition: {field: bytes, gt: 100}\n',
+      '  type: temporal\n  rules: [x, y]\n  group-by: [user.name]\n  timespan: 5m\n',
+      '  type: temporal_ordered\n  rules: [x, y]\n  group-by: [user.name]\n  timespan: 5m\n',
+    ];
+    const rules = types.map((body, i) => ({ ...corr(body), id: `c${i}`, name: `n${i}` }));
+    const plain = new Correlator(rules);
+    const layered = new Correlator(rules);
+    const r = seededRng(3).next;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const ips = ['10.0.0.1', '10.0.0.2', null, 'null'];
+    const fired = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const net = r() < 0.9 ? { srcIp: pick(ips), dstIp: pick(['a', 'b', 'c', 'd', 1]) } : undefined;
+      const event: Record<string, unknown> = {
+        v: 1,
+        kind: 'k',
+        net,
+        user: { name: pick(['ann', 'bob', null]) },
+      };
+      const data =
+        r() < 0.7 ? { bytes: pick([10, 60, '70', 'x', null]), net: { srcIp: '10.9.9.9' } } : undefined;
+      const extra = r() < 0.3 ? { 'net.srcIp': pick(ips) } : undefined;
+      const layers: Layers = { extra, event, data };
+      const rule = pick(['x', 'y']);
+      const want = plain.process(rule, merged(layers), i * 20_000);
+      expect(layered.processLayers(rule, layers, i * 20_000), `match ${i}`).toEqual(want);
+      for (const a of want) fired.add(a.correlationId);
+    }
+    expect(layered.size).toBe(plain.size);
+    expect([...fired].sort()).toEqual(rules.map((c) => c.id)); // every type fired
   });
 });

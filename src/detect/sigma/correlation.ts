@@ -16,7 +16,7 @@
  *   on every match (`lte: 1` = a value seen in at most 1% of the group's events: a rare one).
  * - A correlation's own alerts feed correlations that reference it (chaining).
  */
-import { resolveField } from './event.js';
+import { type FieldRef, fieldRef, type Layers, layersValue, resolveField } from './event.js';
 import type { CorrelationRule, CountCondition, SigmaEvent } from './types.js';
 
 /** A correlation that fired. */
@@ -42,15 +42,18 @@ export interface CorrelatorOptions {
   maxEntriesPerGroup?: number;
 }
 
-interface Entry {
-  t: number;
-  rule: string;
-  v: string | number | null;
-}
-
 interface Group {
   values: Record<string, string | null>;
-  entries: Entry[];
+  /**
+   * The window's matches, oldest first, from `head` on: their times, rules and values (parallel
+   * lists; the matches before `head` have left the window and are removed now and then in bulk).
+   */
+  times: number[];
+  /** Kept for `temporal` only (the distinct rules). */
+  rules: string[] | undefined;
+  /** Kept when the correlation has a `field`. */
+  vals: (string | number | null)[] | undefined;
+  head: number;
   /** value_count: how many entries hold each (non-null) value, kept as entries come and go. */
   counts: Map<string | number, number> | undefined;
   /** temporal_ordered: start time of the latest chain that reached each position. */
@@ -65,8 +68,22 @@ interface Corr {
   /** Names a referenced rule is known by (for aliases). */
   refNames: string[][];
   upperBound: boolean;
-  groups: Map<string, Group>;
+  /** Per referenced rule (position): the fields its group-by values are read from (aliases applied). */
+  groupFields: string[][];
+  groupRefs: FieldRef[][];
+  /** The `field` of the condition, when it has one. */
+  valueRef: FieldRef | undefined;
+  /** The condition has no count (temporal types: every rule, or the order, is the condition). */
+  noCount: boolean;
+  /**
+   * Groups by key: with one group-by field, its value itself (null included); otherwise the
+   * JSON of the values in group-by order.
+   */
+  groups: Map<string | null, Group>;
 }
+
+/** What {@link Correlator.processLayers} returns when nothing fires (read-only). */
+const NO_ALERTS: readonly CorrelationAlert[] = Object.freeze([]);
 
 /** Does a count condition hold for `n`? */
 export function holds(c: CountCondition, n: number): boolean {
@@ -98,17 +115,83 @@ function scalar(v: unknown): string | null {
   return String(v);
 }
 
-/** Drops a group's oldest `n` entries (and their value counts). */
+/** A match's value of the condition's `field`, as the correlation's type aggregates it. */
+function matchValue(rule: CorrelationRule, raw: unknown): string | number | null {
+  if (rule.type === 'value_count' || rule.type === 'value_percentile') return scalar(raw);
+  if (raw === null || raw === undefined) return null;
+  const n = Number(raw);
+  return Number.isFinite(n) ? n : null;
+}
+
+/** The field a group-by field (or alias) is read from in the matches of the rule at `pos`. */
+function fieldFor(rule: CorrelationRule, refNames: readonly string[][], pos: number, field: string): string {
+  const alias = rule.aliases[field];
+  if (alias) for (const n of refNames[pos]!) if (alias[n] !== undefined) return alias[n]!;
+  return field;
+}
+
+/** A field of a match's event (plain or layered); undefined when it has none. */
+function read(event: SigmaEvent | undefined, layers: Layers | undefined, ref: FieldRef): unknown {
+  return layers ? layersValue(layers, ref) : resolveField(event, ref.name).value;
+}
+
+/** `out` with `a` appended (a new list when there is none yet). */
+function appended(out: CorrelationAlert[] | undefined, a: CorrelationAlert): CorrelationAlert[] {
+  if (!out) return [a];
+  out.push(a);
+  return out;
+}
+
+/** Matches in a group's window. */
+function sizeOf(g: Group): number {
+  return g.times.length - g.head;
+}
+
+/** Drops a group's oldest `n` matches (and their value counts). */
 function dropEntries(g: Group, n: number): void {
-  const gone = g.entries.splice(0, n);
+  const end = g.head + n;
   const counts = g.counts;
-  if (!counts) return;
-  for (const e of gone) {
-    if (e.v === null) continue;
-    const k = (counts.get(e.v) ?? 0) - 1;
-    if (k > 0) counts.set(e.v, k);
-    else counts.delete(e.v);
+  const vals = g.vals;
+  if (counts && vals) {
+    for (let i = g.head; i < end; i++) {
+      const v = vals[i]!;
+      if (v === null) continue;
+      const k = (counts.get(v) ?? 0) - 1;
+      if (k > 0) counts.set(v, k);
+      else counts.delete(v);
+    }
   }
+  g.head = end;
+  if (end >= COMPACT_AT && end * 2 >= g.times.length) {
+    g.times.splice(0, end);
+    g.rules?.splice(0, end);
+    g.vals?.splice(0, end);
+    g.head = 0;
+  }
+}
+/** Dropped matches are removed from a group's lists once there are this many and half of them. */
+const COMPACT_AT = 32;
+
+/** The values of a group's window, nulls left out. */
+function windowValues(g: Group): (string | number)[] {
+  const out: (string | number)[] = [];
+  const vals = g.vals ?? [];
+  for (let i = g.head; i < vals.length; i++) {
+    const v = vals[i]!;
+    if (v !== null) out.push(v);
+  }
+  return out;
+}
+
+/** The numeric values of a group's window. */
+function numbers(g: Group): number[] {
+  const out: number[] = [];
+  const vals = g.vals ?? [];
+  for (let i = g.head; i < vals.length; i++) {
+    const v = vals[i];
+    if (typeof v === 'number') out.push(v);
+  }
+  return out;
 }
 
 /** Evaluates correlation rules over rule matches in time order. */
@@ -155,7 +238,18 @@ export class Correlator {
       const upperBound =
         rule.type !== 'value_percentile' &&
         (c.lt !== undefined || c.lte !== undefined || c.eq !== undefined || c.neq !== undefined);
-      const corr: Corr = { rule, refs, refNames, upperBound, groups: new Map() };
+      const groupFields = refNames.map((_, pos) => rule.groupBy.map((g) => fieldFor(rule, refNames, pos, g)));
+      const corr: Corr = {
+        rule,
+        refs,
+        refNames,
+        upperBound,
+        groupFields,
+        groupRefs: groupFields.map((fs) => fs.map(fieldRef)),
+        valueRef: rule.field === undefined ? undefined : fieldRef(rule.field),
+        noCount: Object.keys(c).length === 0,
+        groups: new Map(),
+      };
       this.corrs.push(corr);
       for (const ref of refs.keys()) {
         const list = this.byRef.get(ref);
@@ -170,21 +264,52 @@ export class Correlator {
    * that fired, including chained ones. Matches must arrive in time order.
    */
   process(ruleId: string, event: SigmaEvent, time: number): CorrelationAlert[] {
-    if (!this.byRef.has(ruleId)) return [];
-    const out: CorrelationAlert[] = [];
-    const queue: { id: string; event: SigmaEvent; time: number; depth: number }[] = [
-      { id: ruleId, event, time, depth: 0 },
-    ];
-    while (queue.length) {
-      const m = queue.shift()!;
-      for (const c of this.byRef.get(m.id) ?? []) {
-        const pos = c.refs.get(m.id)!;
-        for (const a of this.feed(c, pos, m.event, m.time)) {
-          out.push(a);
-          if (m.depth < 8)
-            queue.push({ id: c.rule.id, event: a.group, time: a.lastTime, depth: m.depth + 1 });
-        }
-      }
+    const cs = this.byRef.get(ruleId);
+    if (!cs) return [];
+    return this.run(cs, ruleId, event, undefined, time) ?? [];
+  }
+
+  /**
+   * {@link process} on a layered event (a Vigil event read without a copy: see event.ts), the
+   * same as on its merged object. The result is read-only and the layers are not kept.
+   */
+  processLayers(ruleId: string, layers: Layers, time: number): readonly CorrelationAlert[] {
+    const cs = this.byRef.get(ruleId);
+    if (!cs) return NO_ALERTS;
+    return this.run(cs, ruleId, undefined, layers, time) ?? NO_ALERTS;
+  }
+
+  /** Does a match of this rule (id or name) feed any correlation? */
+  feeds(ruleId: string): boolean {
+    return this.byRef.has(ruleId);
+  }
+
+  /**
+   * Feeds a match to the correlations that reference its rule, then each alert to the ones that
+   * reference its correlation (breadth first, at most 8 deep). Undefined: nothing fired.
+   */
+  private run(
+    cs: readonly Corr[],
+    ruleId: string,
+    event: SigmaEvent | undefined,
+    layers: Layers | undefined,
+    time: number,
+  ): CorrelationAlert[] | undefined {
+    let out: CorrelationAlert[] | undefined;
+    for (const c of cs) out = this.feed(c, c.refs.get(ruleId)!, event, layers, time, out);
+    if (!out) return undefined;
+    // `out` is also the queue of chained matches: alert i is fed on (as a match of its
+    // correlation, its group as the event) when it was raised at most 8 levels deep.
+    const depth: number[] = out.map(() => 1);
+    for (let i = 0; i < out.length; i++) {
+      const d = depth[i]!;
+      if (d > 8) continue;
+      const a = out[i]!;
+      const next = this.byRef.get(a.correlationId);
+      if (!next) continue;
+      const before = out.length;
+      for (const c of next) this.feed(c, c.refs.get(a.correlationId)!, a.group, undefined, a.lastTime, out);
+      for (let j = before; j < out.length; j++) depth.push(d + 1);
     }
     return out;
   }
@@ -231,65 +356,82 @@ export class Correlator {
     return n;
   }
 
-  private fieldFor(c: Corr, pos: number, field: string): string {
-    const alias = c.rule.aliases[field];
-    if (alias) for (const n of c.refNames[pos]!) if (alias[n] !== undefined) return alias[n]!;
-    return field;
-  }
-
   private extract(
     c: Corr,
     pos: number,
     event: SigmaEvent,
   ): { group: Record<string, string | null>; key: string; value: string | number | null } {
     const group: Record<string, string | null> = {};
-    for (const g of c.rule.groupBy) group[g] = scalar(resolveField(event, this.fieldFor(c, pos, g)).value);
-    const key = JSON.stringify(c.rule.groupBy.map((g) => group[g]));
-    let v: string | number | null = null;
-    if (c.rule.field !== undefined) {
-      const raw = resolveField(event, c.rule.field).value;
-      v =
-        c.rule.type === 'value_count' || c.rule.type === 'value_percentile'
-          ? scalar(raw)
-          : raw === null || raw === undefined
-            ? null
-            : Number(raw);
-      if (typeof v === 'number' && !Number.isFinite(v)) v = null;
-    }
+    const groupBy = c.rule.groupBy;
+    const fields = c.groupFields[pos]!;
+    for (let i = 0; i < groupBy.length; i++)
+      group[groupBy[i]!] = scalar(resolveField(event, fields[i]!).value);
+    const key = JSON.stringify(groupBy.map((g) => group[g]));
+    const v =
+      c.valueRef === undefined ? null : matchValue(c.rule, resolveField(event, c.valueRef.name).value);
     return { group, key, value: v };
   }
 
-  private feed(c: Corr, pos: number, event: SigmaEvent, t: number): CorrelationAlert[] {
-    const { group: values, key, value: v } = this.extract(c, pos, event);
-    const out: CorrelationAlert[] = [];
+  /** Feeds one match to one correlation; what fires is appended to `out` (allocated when needed). */
+  private feed(
+    c: Corr,
+    pos: number,
+    event: SigmaEvent | undefined,
+    layers: Layers | undefined,
+    t: number,
+    out: CorrelationAlert[] | undefined,
+  ): CorrelationAlert[] | undefined {
+    const rule = c.rule;
+    const groupBy = rule.groupBy;
+    const refs = c.groupRefs[pos]!;
+    let key: string | null;
+    let values: Record<string, string | null> | undefined;
+    if (groupBy.length === 1) key = scalar(read(event, layers, refs[0]!));
+    else {
+      const group: Record<string, string | null> = {};
+      for (let i = 0; i < groupBy.length; i++) group[groupBy[i]!] = scalar(read(event, layers, refs[i]!));
+      key = JSON.stringify(groupBy.map((g) => group[g]));
+      values = group;
+    }
+    const v = c.valueRef === undefined ? null : matchValue(rule, read(event, layers, c.valueRef));
     let g = c.groups.get(key);
-    const span = c.rule.timespanMs;
+    const span = rule.timespanMs;
     if (g && c.upperBound && t - g.windowStart > span) {
       const a = this.judge(c, g, true);
-      if (a) out.push(a);
+      if (a) out = appended(out, a);
       c.groups.delete(key);
       g = undefined;
     }
     if (!g) {
+      if (!values) {
+        values = {};
+        values[groupBy[0]!] = key;
+      }
       g = {
         values,
-        entries: [],
-        counts: c.rule.type === 'value_count' ? new Map() : undefined,
+        times: [],
+        rules: rule.type === 'temporal' ? [] : undefined,
+        vals: c.valueRef === undefined ? undefined : [],
+        head: 0,
+        counts: rule.type === 'value_count' ? new Map() : undefined,
         chain: [],
         windowStart: t,
       };
       if (c.groups.size >= this.maxGroups) c.groups.delete(c.groups.keys().next().value!);
       c.groups.set(key, g);
     }
-    g.entries.push({ t, rule: c.rule.rules[pos]!, v });
+    g.times.push(t);
+    g.rules?.push(rule.rules[pos]!);
+    g.vals?.push(v);
     if (g.counts && v !== null) g.counts.set(v, (g.counts.get(v) ?? 0) + 1);
     if (!c.upperBound) {
       // Sliding window: drop what fell out of the span.
-      let drop = 0;
-      while (drop < g.entries.length && t - g.entries[drop]!.t > span) drop++;
-      if (drop) dropEntries(g, drop);
+      const times = g.times;
+      let i = g.head;
+      while (i < times.length && t - times[i]! > span) i++;
+      if (i > g.head) dropEntries(g, i - g.head);
     }
-    if (g.entries.length > this.maxEntries) dropEntries(g, g.entries.length - this.maxEntries);
+    if (sizeOf(g) > this.maxEntries) dropEntries(g, sizeOf(g) - this.maxEntries);
     if (c.rule.type === 'temporal_ordered') {
       if (pos === 0) g.chain[0] = t;
       else {
@@ -300,7 +442,7 @@ export class Correlator {
     if (!c.upperBound) {
       const a = this.judge(c, g, false);
       if (a) {
-        out.push(a);
+        out = appended(out, a);
         // A percentile keeps its window (the baseline); other types start afresh after firing.
         if (c.rule.type !== 'value_percentile') c.groups.delete(key);
       }
@@ -311,49 +453,50 @@ export class Correlator {
   /** The aggregated value of a group and whether the correlation fires. */
   private judge(c: Corr, g: Group, windowClosed: boolean): CorrelationAlert | undefined {
     const r = c.rule;
-    const es = g.entries;
-    if (!es.length) return undefined;
+    const n = sizeOf(g);
+    if (!n) return undefined;
+    const last = g.times.length - 1;
     let value: number;
     let fires: boolean;
-    const nums = () => es.map((e) => e.v).filter((x): x is number => typeof x === 'number');
     switch (r.type) {
       case 'event_count':
-        value = es.length;
+        value = n;
         fires = holds(r.condition, value);
         break;
       case 'value_count':
-        value = g.counts ? g.counts.size : new Set(es.map((e) => e.v).filter((x) => x !== null)).size;
+        value = g.counts ? g.counts.size : new Set(windowValues(g)).size;
         fires = holds(r.condition, value);
         break;
       case 'value_sum':
-        value = nums().reduce((a, b) => a + b, 0);
+        value = numbers(g).reduce((a, b) => a + b, 0);
         fires = holds(r.condition, value);
         break;
       case 'value_avg': {
-        const ns = nums();
+        const ns = numbers(g);
         if (!ns.length) return undefined;
         value = ns.reduce((a, b) => a + b, 0) / ns.length;
         fires = holds(r.condition, value);
         break;
       }
       case 'value_percentile': {
-        const last = es[es.length - 1]!.v;
-        const all = es.map((e) => e.v).filter((x) => x !== null);
-        if (last === null || !all.length) return undefined;
+        const newest = g.vals?.[last] ?? null;
+        const all = windowValues(g);
+        if (newest === null || !all.length) return undefined;
         // Percentage of the window's values equal to the newest one: how common it is.
-        value = (all.filter((x) => String(x) === String(last)).length / all.length) * 100;
+        value = (all.filter((x) => String(x) === String(newest)).length / all.length) * 100;
         fires = holds(r.condition, value);
         break;
       }
       case 'temporal': {
-        value = new Set(es.map((e) => e.rule)).size;
-        fires = Object.keys(r.condition).length ? holds(r.condition, value) : value === r.rules.length;
+        value = new Set(g.rules?.slice(g.head)).size;
+        fires = c.noCount ? value === r.rules.length : holds(r.condition, value);
         break;
       }
       case 'temporal_ordered': {
         const done = g.chain[r.rules.length - 1];
-        value = g.chain.filter((x) => x !== undefined).length;
-        fires = done !== undefined && (!Object.keys(r.condition).length || holds(r.condition, value));
+        value = 0;
+        for (const x of g.chain) if (x !== undefined) value++;
+        fires = done !== undefined && (c.noCount || holds(r.condition, value));
         break;
       }
     }
@@ -364,8 +507,8 @@ export class Correlator {
       type: r.type,
       group: g.values,
       value,
-      firstTime: es[0]!.t,
-      lastTime: es[es.length - 1]!.t,
+      firstTime: g.times[g.head]!,
+      lastTime: g.times[last]!,
     };
     if (r.level !== undefined) a.level = r.level;
     return a;

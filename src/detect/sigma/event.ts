@@ -233,6 +233,15 @@ export function lookupLayers(l: Layers, ref: FieldRef): unknown {
   return MISSING;
 }
 
+/**
+ * The value of a field of the merged object of some layers (what `resolveField` gives on it),
+ * undefined when it has none.
+ */
+export function layersValue(l: Layers, ref: FieldRef): unknown {
+  const v = lookupLayers(l, ref);
+  return v === MISSING ? undefined : v;
+}
+
 function scalarText(v: unknown, out: string[]): void {
   if (typeof v === 'string') out.push(v);
   else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out.push(String(v));

@@ -91,6 +91,11 @@ export class RuleSet {
     });
   }
 
+  /** Can any rule apply to events of this log source? (None: such events need no preparing.) */
+  appliesTo(ls: EventLogSource): boolean {
+    return this.candidatesFor(ls).entries.length > 0;
+  }
+
   /** The rules that can apply to events of this log source (cached per distinct source). */
   rulesFor(ls: EventLogSource): CompiledRule[] {
     return this.candidatesFor(ls).entries.map((e) => e.rule);

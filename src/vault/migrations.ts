@@ -2,7 +2,7 @@
  * @module vault/migrations
  * The vault schema. Append new migrations; never edit an applied one.
  */
-import { sql } from 'kysely';
+import { type CreateTableBuilder, sql } from 'kysely';
 import type { Migration } from '../platform/db/index.js';
 
 /** The hash that the first audit entry chains to: 32 zero bytes, hex. */
@@ -219,6 +219,121 @@ export const vaultMigrations: Migration[] = [
     id: 'vault-0006-subject-alias',
     async up(db) {
       await sql`delete from vault_search where param = 'subject'`.execute(db);
+    },
+  },
+  {
+    // Fewer B-trees per read, audit entry and index token. On SQLite the tables are rebuilt:
+    // - `vault_current` and `vault_search` are stored in their primary keys (`without rowid`): a
+    //   read's current-version lookup descends one B-tree instead of two, an index token is written
+    //   to one B-tree instead of a rowid table plus its key index. (`vault_resources` keeps its
+    //   rowid: its rows hold encrypted bodies of kilobytes, and SQLite advises `without rowid`
+    //   only for rows well under a twentieth of a page.)
+    // - `vault_audit.seq` becomes the rowid (`integer primary key`): entries are appended to the
+    //   table in key order, with no separate primary-key index.
+    // On both engines the unique index on `vault_audit.hash` goes: a random 64-character key, one
+    // more page written per entry. Two entries cannot share a hash anyway (it covers `seq`, the
+    // primary key), and the chain is checked by recomputing it (audit-verify.ts).
+    id: 'vault-0007-lean-storage',
+    async up(db, flags) {
+      if (flags.dialect !== 'sqlite') {
+        await sql`alter table vault_audit drop constraint if exists vault_audit_hash_key`.execute(db);
+        return;
+      }
+      const rebuild = async (
+        table: string,
+        create: (name: string) => CreateTableBuilder<string, never>,
+        columns: readonly string[],
+        indexes: ReadonlyArray<readonly [string, readonly string[]]>,
+      ) => {
+        const lean = `${table}_lean`;
+        await create(lean).execute();
+        const list = columns.join(', ');
+        await sql`insert into ${sql.table(lean)} (${sql.raw(list)}) select ${sql.raw(list)} from ${sql.table(table)}`.execute(
+          db,
+        );
+        await db.schema.dropTable(table).execute();
+        await db.schema.alterTable(lean).renameTo(table).execute();
+        for (const [name, on] of indexes)
+          await db.schema
+            .createIndex(name)
+            .on(table)
+            .columns([...on])
+            .execute();
+      };
+      const withoutRowid = (b: CreateTableBuilder<string, never>) => b.modifyEnd(sql`without rowid`);
+
+      await rebuild(
+        'vault_audit',
+        (name) =>
+          db.schema
+            .createTable(name)
+            .addColumn('seq', 'integer', (c) => c.primaryKey())
+            .addColumn('time', 'text', (c) => c.notNull())
+            .addColumn('actor_id', 'text', (c) => c.notNull())
+            .addColumn('actor_role', 'text', (c) => c.notNull())
+            .addColumn('action', 'text', (c) => c.notNull())
+            .addColumn('resources', 'text', (c) => c.notNull())
+            .addColumn('patient_ref', 'text')
+            .addColumn('outcome', 'text', (c) => c.notNull())
+            .addColumn('break_glass_reason', 'text')
+            .addColumn('search_result_ids', 'text')
+            .addColumn('prev_hash', 'text', (c) => c.notNull())
+            .addColumn('hash', 'text', (c) => c.notNull()),
+        [
+          'seq',
+          'time',
+          'actor_id',
+          'actor_role',
+          'action',
+          'resources',
+          'patient_ref',
+          'outcome',
+          'break_glass_reason',
+          'search_result_ids',
+          'prev_hash',
+          'hash',
+        ],
+        [
+          ['vault_audit_patient', ['patient_ref', 'seq']],
+          ['vault_audit_actor', ['actor_id', 'seq']],
+          ['vault_audit_time', ['time']],
+        ],
+      );
+      await rebuild(
+        'vault_search',
+        (name) =>
+          withoutRowid(
+            db.schema
+              .createTable(name)
+              .addColumn('resource_type', 'text', (c) => c.notNull())
+              .addColumn('resource_id', 'text', (c) => c.notNull())
+              .addColumn('param', 'text', (c) => c.notNull())
+              .addColumn('token_hash', 'text', (c) => c.notNull())
+              .addPrimaryKeyConstraint(`${name}_pk`, ['resource_type', 'param', 'token_hash', 'resource_id']),
+          ),
+        ['resource_type', 'resource_id', 'param', 'token_hash'],
+        [['vault_search_resource', ['resource_type', 'resource_id']]],
+      );
+      await rebuild(
+        'vault_current',
+        (name) =>
+          withoutRowid(
+            db.schema
+              .createTable(name)
+              .addColumn('resource_type', 'text', (c) => c.notNull())
+              .addColumn('id', 'text', (c) => c.notNull())
+              .addColumn('version_id', 'integer', (c) => c.notNull())
+              .addColumn('key_owner', 'text', (c) => c.notNull())
+              .addColumn('last_updated', 'text', (c) => c.notNull())
+              .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+              .addPrimaryKeyConstraint(`${name}_pk`, ['resource_type', 'id']),
+          ),
+        ['resource_type', 'id', 'version_id', 'key_owner', 'last_updated', 'deleted'],
+        [
+          ['vault_current_updated', ['resource_type', 'last_updated']],
+          ['vault_current_owner', ['key_owner', 'resource_type']],
+        ],
+      );
     },
   },
 ];

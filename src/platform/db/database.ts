@@ -105,6 +105,11 @@ function openSqlite(file: string, backgroundCheckpoints: boolean): Database {
   // 64 MiB after a checkpoint.
   native.pragma('wal_autocheckpoint = 10000');
   native.pragma('journal_size_limit = 67108864');
+  // Statement journals in memory: a multi-row insert inside a transaction (the vault's group-
+  // committed audit entries, bulk imports) copies every page it changes to a statement journal,
+  // which past 64 KiB spills to a temporary file, two system calls per page. Durability is the
+  // WAL's business, not the statement journal's (it only undoes a failed statement).
+  native.pragma('temp_store = memory');
   // With background checkpoints the connection's own is only a backstop (~200 MiB of WAL).
   const checkpointer =
     backgroundCheckpoints && file !== ':memory:' ? startSqliteCheckpointer(file) : undefined;

@@ -1,7 +1,11 @@
 /**
- * An open-loop HTTP load at a steady rate: request i is due at start + i / rate, whether or not
- * earlier answers have come back, and its latency runs from when it was due to when its answer
- * ended (so a stall delays every request due meanwhile, and shows; no coordinated omission).
+ * An open-loop HTTP load at a steady rate: request i is sent at start + i / rate (on the next
+ * timer tick), whether or not earlier answers have come back, and its latency runs from when it
+ * was sent to when its answer ended. Nothing the server does can delay a send, so a stall in the
+ * server shows in every request sent meanwhile (no coordinated omission); a request sent while
+ * all connections are busy waits for one, and that wait counts. Timing from the send rather
+ * than the due time leaves out the timer's own lateness (up to a millisecond in Node), which is
+ * the generator's, not the server's.
  *
  * autocannon's `overallRate` is not this: each connection sends its share of a second
  * back to back as fast as answers come, then waits for the next second, so a "1,000 requests/s"
@@ -16,7 +20,7 @@ export interface OpenLoopResult {
   errors: number;
   /** Requests sent per second, measured. */
   rate: number;
-  /** Latencies in ms, from when each request was due. */
+  /** Latencies in ms, from when each request was sent. */
   p50: number;
   p90: number;
   p99: number;
@@ -50,29 +54,28 @@ export async function openLoop(opts: OpenLoopOptions): Promise<OpenLoopResult> {
   let lastSentAt = 0;
   const start = performance.now();
   await new Promise<void>((resolve) => {
-    const finish = (i: number, dueAt: number) => {
-      latencies[i] = performance.now() - dueAt;
+    const finish = (i: number, sentAt: number) => {
+      latencies[i] = performance.now() - sentAt;
       if (++done === count) resolve();
     };
     const send = (i: number) => {
-      const dueAt = start + i * intervalMs;
+      const sentAt = performance.now();
       const req = request(opts.url, { agent, headers: opts.headers }, (res) => {
         if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
         res.resume();
-        res.on('end', () => finish(i, dueAt));
+        res.on('end', () => finish(i, sentAt));
         res.on('error', () => {
           errors++;
-          finish(i, dueAt);
+          finish(i, sentAt);
         });
       });
       req.on('error', () => {
         errors++;
-        finish(i, dueAt);
+        finish(i, sentAt);
       });
       req.end();
     };
-    // Every tick sends what has fallen due; a late tick sends its backlog at once, each request
-    // still timed from when it was due.
+    // Every tick sends what has fallen due (a late tick, its backlog at once).
     const tick = () => {
       const due = Math.min(count, Math.floor((performance.now() - start) / intervalMs) + 1);
       while (sent < due) send(sent++);

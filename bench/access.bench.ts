@@ -10,7 +10,7 @@
  *    server block of the same nginx that proxies to the same upstream without `auth_request`:
  *    requests/s at full load, and p99 at a fixed 1,000 requests/s, each with the plain proxy as
  *    the peer; the fixed rate is an open-loop load (bench/open-loop.ts), evenly spaced, latency
- *    from when each request was due. Skipped (said so) when nginx is not installed.
+ *    from when each request was sent. Skipped (said so) when nginx is not installed.
  *
  * Run with VIGIL_ACCESS_BENCH_SERVER=1 this file is the Vigil server (prints `{url, cookie}`, then
  * answers `cpu` on stdin with its CPU usage); with VIGIL_ACCESS_BENCH_UPSTREAM=1 the upstream.

@@ -239,15 +239,18 @@ export const vaultMigrations: Migration[] = [
         await sql`alter table vault_audit drop constraint if exists vault_audit_hash_key`.execute(db);
         return;
       }
+      // The new table has the old one's columns (only keys and storage change): copied by name.
       const rebuild = async (
         table: string,
         create: (name: string) => CreateTableBuilder<string, never>,
-        columns: readonly string[],
         indexes: ReadonlyArray<readonly [string, readonly string[]]>,
       ) => {
         const lean = `${table}_lean`;
         await create(lean).execute();
-        const list = columns.join(', ');
+        const { rows } = await sql<{ name: string }>`select name from pragma_table_info(${table})`.execute(
+          db,
+        );
+        const list = rows.map((r) => `"${r.name}"`).join(', ');
         await sql`insert into ${sql.table(lean)} (${sql.raw(list)}) select ${sql.raw(list)} from ${sql.table(table)}`.execute(
           db,
         );
@@ -280,20 +283,6 @@ export const vaultMigrations: Migration[] = [
             .addColumn('prev_hash', 'text', (c) => c.notNull())
             .addColumn('hash', 'text', (c) => c.notNull()),
         [
-          'seq',
-          'time',
-          'actor_id',
-          'actor_role',
-          'action',
-          'resources',
-          'patient_ref',
-          'outcome',
-          'break_glass_reason',
-          'search_result_ids',
-          'prev_hash',
-          'hash',
-        ],
-        [
           ['vault_audit_patient', ['patient_ref', 'seq']],
           ['vault_audit_actor', ['actor_id', 'seq']],
           ['vault_audit_time', ['time']],
@@ -311,7 +300,6 @@ export const vaultMigrations: Migration[] = [
               .addColumn('token_hash', 'text', (c) => c.notNull())
               .addPrimaryKeyConstraint(`${name}_pk`, ['resource_type', 'param', 'token_hash', 'resource_id']),
           ),
-        ['resource_type', 'resource_id', 'param', 'token_hash'],
         [['vault_search_resource', ['resource_type', 'resource_id']]],
       );
       await rebuild(
@@ -328,7 +316,6 @@ export const vaultMigrations: Migration[] = [
               .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
               .addPrimaryKeyConstraint(`${name}_pk`, ['resource_type', 'id']),
           ),
-        ['resource_type', 'id', 'version_id', 'key_owner', 'last_updated', 'deleted'],
         [
           ['vault_current_updated', ['resource_type', 'last_updated']],
           ['vault_current_owner', ['key_owner', 'resource_type']],

@@ -11,13 +11,20 @@
  *    requests/s at full load, and p99 at a fixed 1,000 requests/s, each with the plain proxy as
  *    the peer; the fixed rate is an open-loop load (bench/open-loop.ts), evenly spaced, latency
  *    from when each request was sent. Skipped (said so) when nginx is not installed.
+ * 3. The floor of that added latency on this machine: a second nginx with the same example config
+ *    whose auth_request goes to a do-nothing server (its own process, answering 200 with the very
+ *    headers Vigil sends). What it adds is the cost of the subrequest hop itself (two more
+ *    loopback round trips and process wake-ups); no gateway can add less. The fixed-rate runs of
+ *    the three (Vigil, plain, floor) take turns in short rounds, so drift in the machine's load
+ *    falls on all of them alike, and each figure is the median over the rounds.
  *
  * Run with VIGIL_ACCESS_BENCH_SERVER=1 this file is the Vigil server (prints `{url, cookie}`, then
- * answers `cpu` on stdin with its CPU usage); with VIGIL_ACCESS_BENCH_UPSTREAM=1 the upstream.
+ * answers `cpu` on stdin with its CPU usage); with VIGIL_ACCESS_BENCH_UPSTREAM=1 the upstream;
+ * with VIGIL_ACCESS_BENCH_FLOOR=1 the do-nothing auth server (headers from VIGIL_ACCESS_BENCH_HEADERS).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, get } from 'node:http';
+import { createServer, get, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +41,8 @@ const CONNECTIONS = 16;
 const HOST = 'bench.hospital.test';
 const NGINX = '/usr/sbin/nginx';
 const FIXED_RATE = 1000;
+/** Fixed-rate rounds per system (each DURATION_S / 2 long), after one discarded warm-up round. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 async function serve(): Promise<void> {
   const { validateConfig } = await import('../src/platform/config/index.js');
@@ -130,6 +139,22 @@ function upstream(): void {
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 }
 
+/**
+ * The floor: an auth server that does nothing but answer 200 with the headers it was given (those
+ * of one of Vigil's own allow answers), so nginx handles the same answer with no decision behind it.
+ */
+function floor(): void {
+  const headers = JSON.parse(process.env.VIGIL_ACCESS_BENCH_HEADERS ?? '{}') as Record<string, string>;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, headers);
+    res.end();
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
 interface Child<T> {
   child: ChildProcess;
   info: T;
@@ -209,15 +234,21 @@ function nginxConfig(
   );
 }
 
-/** GET with the given headers (fetch() may not set Host); status and body. */
-function httpGet(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** GET with the given headers (fetch() may not set Host); status, headers and body. */
+function httpGet(url: string, headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve, reject) => {
     get(url, { headers }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => {
         body += c;
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
     }).on('error', reject);
   });
 }
@@ -256,20 +287,73 @@ async function load(
   return r;
 }
 
-/** A steady FIXED_RATE requests/s for DURATION_S (open loop, see open-loop.ts); refusals are wrong answers. */
-async function steady(url: string, headers: Record<string, string>): Promise<OpenLoopResult> {
+/** A steady FIXED_RATE requests/s for `durationS` (open loop, see open-loop.ts); refusals are wrong answers. */
+async function steady(target: Target, durationS: number): Promise<OpenLoopResult> {
   const r = await openLoop({
-    url,
-    headers,
+    url: target.url,
+    headers: target.headers,
     rate: FIXED_RATE,
-    durationS: DURATION_S,
+    durationS,
     connections: CONNECTIONS * 4,
   });
   if (r.non2xx > 0 || r.errors > Math.max(1, r.total / 1000))
-    throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors of ${r.total}`);
+    throw new Error(`${target.url}: ${r.non2xx} non-2xx answers, ${r.errors} errors of ${r.total}`);
   if (Math.abs(r.rate - FIXED_RATE) > FIXED_RATE * 0.05)
-    throw new Error(`${url}: the load generator kept ${r.rate.toFixed(0)} req/s, not ${FIXED_RATE}`);
+    throw new Error(`${target.url}: the load generator kept ${r.rate.toFixed(0)} req/s, not ${FIXED_RATE}`);
   return r;
+}
+
+interface Target {
+  url: string;
+  headers: Record<string, string>;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * The fixed-rate runs: one discarded warm-up round, then ROUNDS rounds in which each target gets a
+ * turn of DURATION_S / 2; per target, the median p50 and p99 over the rounds and the worst max.
+ */
+async function fixedRateRounds<K extends string>(
+  targets: Record<K, Target>,
+): Promise<Record<K, { p50: number; p99: number; max: number; p99s: number[] }>> {
+  const names = Object.keys(targets) as K[];
+  const turnS = Math.max(2, DURATION_S / 2);
+  for (const name of names) await steady(targets[name], 2);
+  const runs = Object.fromEntries(names.map((n) => [n, [] as OpenLoopResult[]])) as Record<
+    K,
+    OpenLoopResult[]
+  >;
+  for (let round = 0; round < ROUNDS; round++)
+    for (const name of names) runs[name].push(await steady(targets[name], turnS));
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      {
+        p50: median(runs[n].map((r) => r.p50)),
+        p99: median(runs[n].map((r) => r.p99)),
+        max: Math.max(...runs[n].map((r) => r.max)),
+        p99s: runs[n].map((r) => r.p99),
+      },
+    ]),
+  ) as Record<K, { p50: number; p99: number; max: number; p99s: number[] }>;
+}
+
+/** Debian's nginx on `conf` in the foreground; stopped by `stopNginx`. */
+function startNginx(dir: string, conf: string): ChildProcess {
+  return spawn(NGINX, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function stopNginx(nginx: ChildProcess | undefined): Promise<void> {
+  if (!nginx || nginx.exitCode !== null) return;
+  const exited = new Promise((r) => nginx.once('exit', r));
+  nginx.kill('SIGQUIT');
+  await exited;
 }
 
 async function nginxFigures(
@@ -280,9 +364,13 @@ async function nginxFigures(
   const { cookie } = vigil.info;
   const vigilPort = Number(new URL(vigil.info.url).port);
   const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-nginx-'));
+  const floorDir = path.join(dir, 'floor');
   mkdirSync(path.join(dir, 'tmp'));
+  mkdirSync(path.join(floorDir, 'tmp'), { recursive: true });
   const up = await startChild<{ port: number }>('VIGIL_ACCESS_BENCH_UPSTREAM');
   let nginx: ChildProcess | undefined;
+  let floorNginx: ChildProcess | undefined;
+  let floorAuth: Child<{ port: number }> | undefined;
   try {
     const plainPort = await freePort();
     const conf = path.join(dir, 'nginx.conf');
@@ -290,9 +378,7 @@ async function nginxFigures(
       conf,
       nginxConfig(dir, { auth: nginxPort, plain: plainPort, vigil: vigilPort, upstream: up.info.port }),
     );
-    nginx = spawn(NGINX, ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    nginx = startNginx(dir, conf);
     const auth = {
       url: `http://127.0.0.1:${nginxPort}/chart/42`,
       headers: { host: `${HOST}:${nginxPort}`, cookie },
@@ -308,41 +394,93 @@ async function nginxFigures(
     if (seen.user !== 'bench.user')
       throw new Error(`the upstream saw X-Vigil-User ${seen.user}, not bench.user`);
     await waitFor(plain.url, plain.headers, nginx);
-    await load(auth.url, auth.headers, { duration: 2 }); // warm-up
-    const full = { auth: await load(auth.url, auth.headers, { duration: DURATION_S }) };
-    const fullPlain = await load(plain.url, plain.headers, { duration: DURATION_S });
-    const fixed = await steady(auth.url, auth.headers);
-    const fixedPlain = await steady(plain.url, plain.headers);
-    log(
-      `nginx + auth_request: ${full.auth.requests.average.toFixed(0)} req/s, p99 ${full.auth.latency.p99} ms; without: ${fullPlain.requests.average.toFixed(0)} req/s, p99 ${fullPlain.latency.p99} ms`,
+
+    // The floor: Vigil's own allow answer, replayed by a server that decides nothing.
+    const answer = await httpGet(`${vigil.info.url}/access/check`, {
+      cookie,
+      'x-original-uri': '/chart/42',
+      'x-original-method': 'GET',
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-host': `${HOST}:${nginxPort}`,
+      'x-forwarded-proto': 'http',
+    });
+    if (answer.status !== 200) throw new Error(`Vigil answered ${answer.status} to the floor's sample check`);
+    const replay = Object.fromEntries(
+      Object.entries(answer.headers).filter(
+        ([name, value]) => typeof value === 'string' && !['date', 'connection', 'keep-alive'].includes(name),
+      ),
+    ) as Record<string, string>;
+    floorAuth = await startChild<{ port: number }>('VIGIL_ACCESS_BENCH_FLOOR', {
+      VIGIL_ACCESS_BENCH_HEADERS: JSON.stringify(replay),
+    });
+    const floorPort = await freePort();
+    const floorConf = path.join(floorDir, 'nginx.conf');
+    writeFileSync(
+      floorConf,
+      nginxExampleConfig(
+        floorDir,
+        { listen: floorPort, vigil: floorAuth.info.port, upstream: up.info.port },
+        HOST,
+      ),
     );
+    floorNginx = startNginx(floorDir, floorConf);
+    const floorTarget = {
+      url: `http://127.0.0.1:${floorPort}/chart/42`,
+      headers: { host: `${HOST}:${floorPort}` },
+    };
+    const floorBody = JSON.parse(await waitFor(floorTarget.url, floorTarget.headers, floorNginx)) as {
+      user: string | null;
+    };
+    if (floorBody.user !== 'bench.user')
+      throw new Error(`the floor's upstream saw X-Vigil-User ${floorBody.user}`);
+
+    const fixed = await fixedRateRounds({ vigil: auth, plain, floor: floorTarget });
+    const added = fixed.vigil.p99 - fixed.plain.p99;
+    const floorAdded = fixed.floor.p99 - fixed.plain.p99;
+    const show = (r: { p50: number; p99: number; max: number; p99s: number[] }) =>
+      `p50 ${r.p50.toFixed(2)} / p99 ${r.p99.toFixed(2)} (rounds ${r.p99s.map((x) => x.toFixed(1)).join(', ')}) / max ${r.max.toFixed(1)} ms`;
+    log(`at a steady ${FIXED_RATE} req/s (open loop, median of ${ROUNDS} rounds):`);
+    log(`  nginx + auth_request to Vigil:         ${show(fixed.vigil)}`);
+    log(`  nginx + auth_request to a no-op server: ${show(fixed.floor)}`);
+    log(`  nginx without auth_request:            ${show(fixed.plain)}`);
     log(
-      `at a steady ${FIXED_RATE} req/s (open loop): p50 ${fixed.p50.toFixed(2)} / p99 ${fixed.p99.toFixed(2)} / max ${fixed.max.toFixed(1)} ms with auth_request; p50 ${fixedPlain.p50.toFixed(2)} / p99 ${fixedPlain.p99.toFixed(2)} / max ${fixedPlain.max.toFixed(1)} ms without (p99 added ${(fixed.p99 - fixedPlain.p99).toFixed(2)} ms)`,
+      `  p99 added: Vigil ${added.toFixed(2)} ms, the no-op server (this machine's floor) ${floorAdded.toFixed(2)} ms`,
+    );
+
+    await load(auth.url, auth.headers, { duration: 2 }); // warm-up
+    const full = await load(auth.url, auth.headers, { duration: DURATION_S });
+    const fullPlain = await load(plain.url, plain.headers, { duration: DURATION_S });
+    log(
+      `nginx + auth_request: ${full.requests.average.toFixed(0)} req/s, p99 ${full.latency.p99} ms; without: ${fullPlain.requests.average.toFixed(0)} req/s, p99 ${fullPlain.latency.p99} ms`,
     );
     return [
       figure(
         'access.nginx.auth_request',
         'req/s',
-        full.auth.requests.average,
+        full.requests.average,
         'nginx',
         fullPlain.requests.average,
       ),
+      figure('access.nginx.auth_request.p99_latency', 'ms', full.latency.p99, 'nginx', fullPlain.latency.p99),
       figure(
-        'access.nginx.auth_request.p99_latency',
+        `access.nginx.auth_request.p99_at_${FIXED_RATE}rps`,
         'ms',
-        full.auth.latency.p99,
+        fixed.vigil.p99,
         'nginx',
-        fullPlain.latency.p99,
+        fixed.plain.p99,
       ),
-      figure(`access.nginx.auth_request.p99_at_${FIXED_RATE}rps`, 'ms', fixed.p99, 'nginx', fixedPlain.p99),
-      figure(`access.nginx.added_p99_at_${FIXED_RATE}rps`, 'ms', fixed.p99 - fixedPlain.p99),
+      figure(
+        `access.nginx.added_p99_at_${FIXED_RATE}rps`,
+        'ms',
+        added,
+        'no-op auth server',
+        floorAdded > 0 ? floorAdded : undefined,
+      ),
     ];
   } finally {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((r) => nginx!.once('exit', r));
-      nginx.kill('SIGQUIT');
-      await exited;
-    }
+    await stopNginx(nginx);
+    await stopNginx(floorNginx);
+    if (floorAuth) await stop(floorAuth.child);
     await stop(up.child);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -350,7 +488,7 @@ async function nginxFigures(
 
 export const accessBenchmark: Benchmark = {
   name: 'access',
-  description: `GET /access/check for an established session (${CONNECTIONS} connections, ${DURATION_S}s); nginx auth_request with the shipped example beside the same nginx without it`,
+  description: `GET /access/check for an established session (${CONNECTIONS} connections, ${DURATION_S}s); nginx auth_request with the shipped example beside the same nginx without it, and with a no-op auth server (the floor)`,
   async run(log) {
     const haveNginx = existsSync(NGINX);
     const nginxPort = haveNginx ? await freePort() : 0;
@@ -405,3 +543,4 @@ export const accessBenchmark: Benchmark = {
 
 if (process.env.VIGIL_ACCESS_BENCH_SERVER === '1') await serve();
 if (process.env.VIGIL_ACCESS_BENCH_UPSTREAM === '1') upstream();
+if (process.env.VIGIL_ACCESS_BENCH_FLOOR === '1') floor();

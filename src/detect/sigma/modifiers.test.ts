@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { check, detector } from '../../../test/detect/sigma-helpers.js';
-import { base64Offsets } from './modifiers.js';
+import { seededRng } from '../../core/index.js';
+import { base64Offsets, isoUtcMs } from './modifiers.js';
 
 describe('values and wildcards', () => {
   it('matches case-insensitively by default and exactly (no implicit contains)', () => {
@@ -160,6 +161,26 @@ describe('modifiers', () => {
     expect(check(`sel:\n  Ip|cidr: '10.0.0.0/33'\ncondition: sel`).errors).toHaveLength(1);
   });
 
+  it('cidr lists share the last address parsed, and still answer each on its own ranges', () => {
+    // Two rules test the same address (the parse is remembered), then others in turn.
+    const a = detector(`sel:\n  Ip|cidr: ['10.0.0.0/8', '172.16.0.0/12']\ncondition: sel`);
+    const b = detector(`sel:\n  Ip|cidr: ['192.168.0.0/16', '10.1.0.0/16']\ncondition: sel`);
+    const cases: [string, boolean, boolean][] = [
+      ['10.1.2.3', true, true],
+      ['10.1.2.3', true, true],
+      ['10.2.2.3', true, false],
+      ['192.168.0.1', false, true],
+      ['192.168.0.1x', false, false],
+      ['', false, false],
+      ['172.31.255.255', true, false],
+      ['10.1.2.3', true, true],
+    ];
+    for (const [ip, inA, inB] of cases) {
+      expect(a({ Ip: ip }), `${ip} in a`).toBe(inA);
+      expect(b({ Ip: ip }), `${ip} in b`).toBe(inB);
+    }
+  });
+
   it('lt, lte, gt, gte compare numbers', () => {
     const d = detector(`sel:\n  N|gt: 10\n  M|lte: 5\ncondition: sel`);
     expect(d({ N: 11, M: '5' })).toBe(true);
@@ -244,5 +265,37 @@ describe('modifiers', () => {
     const r = check(`sel:\n  A|frobnicate: x\ncondition: sel`);
     expect(r.loaded).toBe(0);
     expect(r.unsupported[0]?.reason).toMatch(/unknown modifier `frobnicate`/);
+  });
+});
+
+describe('ISO times', () => {
+  it('reads `toISOString` times as Date.parse does, across years, leap days and month ends', () => {
+    const r = seededRng(3).next;
+    const times: number[] = [
+      0,
+      Date.UTC(2000, 1, 29, 23, 59, 59, 999),
+      Date.UTC(1900, 1, 28),
+      Date.UTC(2100, 2, 1),
+    ];
+    times.push(
+      Date.UTC(1000, 0, 1),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+      Date.UTC(1969, 11, 31, 23, 59, 59, 999),
+    );
+    for (let i = 0; i < 20_000; i++)
+      times.push(Math.floor(Date.UTC(1000, 0, 1) + r() * (Date.UTC(9999, 11, 31) - Date.UTC(1000, 0, 1))));
+    for (const t of times) {
+      const s = new Date(t).toISOString();
+      expect(isoUtcMs(s), s).toBe(Date.parse(s));
+    }
+    for (const bad of [
+      '2023-02-29T00:00:00.000Z',
+      '2024-13-01T00:00:00.000Z',
+      '2024-04-31T00:00:00.000Z',
+      '2024-01-01T24:00:00.000Z',
+      '0999-01-01T00:00:00.000Z',
+      '2024-01-01T00:00:00.000',
+    ])
+      expect(isoUtcMs(bad), bad).toBeNaN();
   });
 });

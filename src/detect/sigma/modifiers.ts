@@ -32,7 +32,19 @@ export type EventTest = (v: EventView) => boolean;
 export interface Compiled {
   test: EventTest;
   need: Need;
+  /** How the test is built, so it can be specialised (specialize.ts); absent: opaque. */
+  form?: Form;
 }
+
+/**
+ * The structure of a compiled test: a test that reads one field only (and nothing else of the
+ * event), or AND / OR / NOT of compiled tests. Tests that read several fields (fieldref) or every
+ * string of the event (keywords) have no form.
+ */
+export type Form =
+  | { op: 'field'; field: string }
+  | { op: 'and' | 'or'; parts: readonly Compiled[] }
+  | { op: 'not'; part: Compiled };
 
 /** Lists at least this long of simple-shaped patterns go through one multi-pattern matcher. */
 const MULTI_MIN = 3;
@@ -416,7 +428,22 @@ export function isoUtcMs(s: string): number {
   if (ms < 0) return Number.NaN;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   if (d > DAYS[mo - 1]! + (leap ? 1 : 0)) return Number.NaN;
-  return Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  return daysFromCivil(y, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
+}
+
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar (year ≥ 0), what `Date.UTC`
+ * counts, in integer arithmetic: `Date.UTC` is a call into the runtime, and the detector reads
+ * the time of every event that matches (H. Hinnant's days_from_civil).
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400; // [0, 399]
+  const mp = month > 2 ? month - 3 : month + 9; // March = 0
+  const doy = Math.floor((153 * mp + 2) / 5) + day - 1; // [0, 365]
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy; // [0, 146096]
+  return era * 146_097 + doe - 719_468;
 }
 
 function isoWeek(d: Date): number {
@@ -619,7 +646,7 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
       throw new SigmaSyntaxError(`\`${key}\` needs true or false`, 0);
     const want = b === true || b === 'true';
     const f = fieldRef(m.field);
-    return { test: (v) => v.field(f).present === want, need: UNKNOWN };
+    return { test: (v) => v.field(f).present === want, need: UNKNOWN, form: { op: 'field', field: m.field } };
   }
   if (m.type === 'fieldref') return { test: fieldrefTest(m, key, values), need: UNKNOWN };
   const hasNull = values.some((x) => x === null);
@@ -627,6 +654,8 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
   const f = fieldRef(m.field);
   const c = nonNull.length ? compileValues(m, key, nonNull, opts) : undefined;
   const vm = c?.vm;
+  // Every test below reads this one field only.
+  const form: Form = { op: 'field', field: m.field };
   if (m.neq) {
     return {
       test: (v) => {
@@ -636,9 +665,10 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
         return vm ? !vm.match(fd) : true;
       },
       need: UNKNOWN,
+      form,
     };
   }
-  if (!vm) return { test: (v) => v.field(f).isNull, need: UNKNOWN };
+  if (!vm) return { test: (v) => v.field(f).isNull, need: UNKNOWN, form };
   if (hasNull) {
     return {
       test: (v) => {
@@ -646,6 +676,7 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
         return fd.isNull || vm.match(fd);
       },
       need: UNKNOWN,
+      form,
     };
   }
   return {
@@ -654,6 +685,7 @@ export function compileFieldEntry(key: string, value: unknown, opts: CompileOpti
       return !fd.isNull && vm.match(fd);
     },
     need: entryNeed(m.field, c, m),
+    form,
   };
 }
 

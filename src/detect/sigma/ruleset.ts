@@ -8,6 +8,7 @@ import { EventView, type Layers } from './event.js';
 import { type EventLogSource, isEvtxEvent, mapEvtx } from './evtx.js';
 import type { EventTest } from './modifiers.js';
 import { Prefilter } from './prefilter.js';
+import { reads, specialize } from './specialize.js';
 import type { LogSource, RuleMatch, SigmaEvent } from './types.js';
 
 /** A compiled meta filter: which rules it excludes from, under which log source. */
@@ -39,6 +40,8 @@ const NO_MATCH: RuleMatch[] = Object.freeze([]) as unknown as RuleMatch[];
 interface Entry {
   rule: CompiledRule;
   test: EventTest;
+  /** The meta filters' exclusions of the rule (in `test` already). */
+  excluded: EventTest[] | undefined;
   /** What `match` reports when the rule fires (one frozen object per rule). */
   match: RuleMatch;
 }
@@ -47,7 +50,31 @@ interface Entry {
 interface Candidates {
   entries: Entry[];
   prefilter: Prefilter | undefined;
+  /**
+   * The candidates specialised on an event kind (see {@link KindCandidates}); undefined when no
+   * candidate tests `kind` (specialising would change nothing).
+   */
+  byKind: Map<string, KindCandidates> | undefined;
 }
+
+/**
+ * The candidates of a log source on events of one kind (specialize.ts): the rules that cannot
+ * fire on that kind are left out, and tests of `kind` are decided already.
+ */
+interface KindCandidates {
+  /** Per rule: its remaining test, or undefined when it fires on every event of the kind. */
+  tests: (EventTest | undefined)[];
+  matches: RuleMatch[];
+  prefilter: Prefilter | undefined;
+  /** Every rule left fires on every event of the kind: the result, without reading the event. */
+  fixed: RuleMatch[] | undefined;
+}
+
+/** The field rules are specialised on (Vigil events carry it; see {@link RuleSet.matchLayers}). */
+const KIND = 'kind';
+/** Distinct kinds specialised per log source (beyond it, events of new kinds take the general path). */
+const MAX_KINDS = 1024;
+const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Options of a rule set. */
 export interface RuleSetOptions {
@@ -66,6 +93,8 @@ export class RuleSet {
   private readonly byObject = new Map<EventLogSource, Candidates>();
   /** One view, reset for each event (`match` is not re-entrant: rules never call back). */
   private readonly view = new EventView({});
+  /** The view rules are specialised with (an event holding only its kind). */
+  private readonly probe = new EventView({});
   private allCandidates: Candidates | undefined;
   private readonly usePrefilter: boolean;
 
@@ -84,10 +113,10 @@ export class RuleSet {
           (f.rules.includes(rule.id) || (rule.name !== undefined && f.rules.includes(rule.name))) &&
           logsourceCompatible(f.logsource, rule.logsource),
       );
-      if (!fs.length) return { rule, test: rule.test, match };
+      if (!fs.length) return { rule, test: rule.test, excluded: undefined, match };
       const base = rule.test;
       const ex = fs.map((f) => f.test);
-      return { rule, test: (v: EventView) => base(v) && !ex.some((t) => t(v)), match };
+      return { rule, test: (v: EventView) => base(v) && !ex.some((t) => t(v)), excluded: ex, match };
     });
   }
 
@@ -104,11 +133,50 @@ export class RuleSet {
   private candidates(entries: Entry[]): Candidates {
     return {
       entries,
-      prefilter:
-        this.usePrefilter && entries.length >= PREFILTER_MIN_RULES
-          ? new Prefilter(entries.map((e) => e.rule.need))
-          : undefined,
+      prefilter: this.prefilterFor(entries.map((e) => e.rule)),
+      byKind: entries.some((e) => reads(e.rule, KIND)) ? new Map() : undefined,
     };
+  }
+
+  private prefilterFor(rules: readonly CompiledRule[]): Prefilter | undefined {
+    return this.usePrefilter && rules.length >= PREFILTER_MIN_RULES
+      ? new Prefilter(rules.map((r) => r.need))
+      : undefined;
+  }
+
+  /** The candidates specialised on a kind (built on the kind's first event, then cached). */
+  private ofKind(
+    c: Candidates,
+    byKind: Map<string, KindCandidates>,
+    kind: string,
+  ): KindCandidates | undefined {
+    const hit = byKind.get(kind);
+    if (hit || byKind.size >= MAX_KINDS) return hit;
+    const probe = this.probe;
+    probe.reset({ [KIND]: kind });
+    const rules: CompiledRule[] = [];
+    const tests: (EventTest | undefined)[] = [];
+    const matches: RuleMatch[] = [];
+    for (const e of c.entries) {
+      const r = specialize(e.rule, KIND, probe);
+      if (r === false) continue;
+      const ex = e.excluded;
+      let test: EventTest | undefined;
+      if (r === true) test = ex ? (v) => !ex.some((t) => t(v)) : undefined;
+      else test = ex ? (v) => r(v) && !ex.some((t) => t(v)) : r;
+      rules.push(e.rule);
+      tests.push(test);
+      matches.push(e.match);
+    }
+    probe.reset(EMPTY);
+    const k: KindCandidates = {
+      tests,
+      matches,
+      prefilter: this.prefilterFor(rules),
+      fixed: tests.every((t) => t === undefined) ? (matches.length ? frozen(matches) : NO_MATCH) : undefined,
+    };
+    byKind.set(kind, k);
+    return k;
   }
 
   private candidatesFor(ls: EventLogSource): Candidates {
@@ -151,8 +219,41 @@ export class RuleSet {
    * not copied: see event.ts), with its log source.
    */
   matchLayers(layers: Layers, logsource: EventLogSource): RuleMatch[] {
+    const c = this.candidatesFor(logsource);
+    // The kind the rules read: the event's own, unless the enrichment shadows it.
+    const { event, extra } = layers;
+    const kind = event.kind;
+    if (
+      c.byKind !== undefined &&
+      typeof kind === 'string' &&
+      hasOwn.call(event, KIND) &&
+      (extra === undefined || !hasOwn.call(extra, KIND))
+    ) {
+      const k = this.ofKind(c, c.byKind, kind);
+      if (k) {
+        if (k.fixed) return k.fixed;
+        this.view.resetLayers(layers);
+        return this.runKind(k);
+      }
+    }
     this.view.resetLayers(layers);
-    return this.run(this.candidatesFor(logsource));
+    return this.run(c);
+  }
+
+  /** The rules of a specialised candidate list that fire on the view's event. */
+  private runKind(k: KindCandidates): RuleMatch[] {
+    const view = this.view;
+    let out: RuleMatch[] | undefined;
+    const { tests, matches, prefilter } = k;
+    const may = prefilter?.scan(view);
+    for (let i = 0; i < tests.length; i++) {
+      const test = tests[i];
+      if (test !== undefined && ((may && !may(i)) || !test(view))) continue;
+      if (out) out.push(matches[i]!);
+      else out = [matches[i]!];
+    }
+    view.reset(EMPTY); // hold no reference to the event
+    return out ?? NO_MATCH;
   }
 
   /** The candidates that fire on the view's event. */
@@ -179,4 +280,9 @@ function logsourceCompatible(filter: LogSource, rule: LogSource): boolean {
     (filter.service === undefined || filter.service === rule.service) &&
     (filter.category === undefined || filter.category === rule.category)
   );
+}
+
+/** A result shared by every event that gets it (results are read-only). */
+function frozen(matches: RuleMatch[]): RuleMatch[] {
+  return Object.freeze(matches) as unknown as RuleMatch[];
 }

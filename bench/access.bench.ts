@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { nginxExampleConfig } from '../test/support/nginx-example.js';
 import { freePort } from '../test/support/processes.js';
-import { type Benchmark, type Figure, figure } from './figure.js';
+import { type Benchmark, type Figure, figure, median } from './figure.js';
 import { type OpenLoopResult, openLoop } from './open-loop.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -307,11 +307,6 @@ interface Target {
   url: string;
   headers: Record<string, string>;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * The fixed-rate runs: one discarded warm-up round, then ROUNDS rounds in which each target gets a

@@ -60,7 +60,7 @@ import { type Bus, NatsBus } from '../src/platform/bus/index.js';
 import { type AnyDb, openDatabase, runMigrations } from '../src/platform/db/index.js';
 import { silentLogger } from '../src/platform/log/index.js';
 import { freshPostgresSchema } from '../test/support/vigil-process.js';
-import { type Benchmark, figure } from './figure.js';
+import { type Benchmark, figure, median } from './figure.js';
 
 const SIGMAHQ = join(import.meta.dirname, '../../shared/data/sigma/rules');
 const EVENTS = Number(process.env.BENCH_DETECT_EVENTS ?? 200_000);
@@ -366,8 +366,6 @@ function detectRate(detector: Detector, lines: readonly string[]): { rate: Rate;
   });
   return { rate, alerts };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /**
  * Median of 5 timed runs, each on a fresh detector (correlation state starts empty) right after a

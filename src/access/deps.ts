@@ -7,7 +7,7 @@ import type { Clock } from '../core/index.js';
 import type { Identity } from '../identity/index.js';
 import type { Bus, EchoBus } from '../platform/bus/index.js';
 import type { VigilConfig } from '../platform/config/index.js';
-import type { AnyDb } from '../platform/db/index.js';
+import type { AnyDb, OffThreadWriter } from '../platform/db/index.js';
 import type { KeyRing } from '../platform/keys/index.js';
 import type { Logger } from '../platform/log/index.js';
 import type { AwarenessSignals } from './awareness.js';
@@ -15,6 +15,8 @@ import type { GeoSignals } from './geo.js';
 
 export interface AccessDeps {
   db: AnyDb;
+  /** Off-thread writes of the database, when it offers them (decisions are written there). */
+  offThread?: OffThreadWriter;
   bus: Bus;
   clock: Clock;
   logger: Logger;

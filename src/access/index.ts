@@ -80,7 +80,7 @@ export interface Access {
 /** Builds the gateway: loads blocklists, subscribes to the events that invalidate its cache. */
 export async function createAccess(deps: AccessDeps): Promise<Access> {
   const { config, logger } = deps;
-  const store = new AccessStore(deps.db);
+  const store = new AccessStore(deps.db, deps.offThread);
   const cache = new SessionCache();
   const bursts = new Bursts();
   const geo =

@@ -6,7 +6,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type AnyDb, rowInserter } from '../platform/db/index.js';
+import { type AnyDb, type OffThreadWriter, rowInserter } from '../platform/db/index.js';
 import type { KnownPlaces } from './geo.js';
 import { emptyHistogram, type HourHistogram, parseHistogram } from './hours.js';
 import type {
@@ -33,7 +33,14 @@ const MAX_PLACES = 500;
 export class AccessStore {
   private readonly db: Kysely<AccessTables>;
 
-  constructor(db: AnyDb) {
+  /**
+   * `offThread`: where the database offers it (a server on SQLite), decisions are written by its
+   * writer thread, so their inserts and commit do not hold up the checks meanwhile.
+   */
+  constructor(
+    db: AnyDb,
+    private readonly offThread?: OffThreadWriter,
+  ) {
     this.db = db.withTables<AccessTables>();
   }
 
@@ -63,6 +70,12 @@ export class AccessStore {
         path: d.path?.slice(0, 512) ?? null,
         method: d.method,
       });
+    }
+    if (this.offThread) {
+      const statements = [this.#insertSets.statement(this.db, [...sets.values()])];
+      for (let i = 0; i < rows.length; i += 1000)
+        statements.push(this.#insertDecisions.statement(this.db, rows.slice(i, i + 1000)));
+      return this.offThread.write(statements);
     }
     await this.db.transaction().execute(async (trx) => {
       await this.#insertSets(trx, [...sets.values()]);

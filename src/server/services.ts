@@ -156,6 +156,7 @@ export async function createServices(
   });
   const access = await createAccess({
     db: database.db,
+    ...(database.offThread ? { offThread: database.offThread } : {}),
     bus: echo,
     echo,
     clock,

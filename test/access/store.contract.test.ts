@@ -3,10 +3,13 @@
  * sessions and their revocation, known devices, learned hours, blocks, learned places and the
  * sign-in before a session's.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessMigrations } from '../../src/access/index.js';
 import { AccessStore } from '../../src/access/store.js';
-import { runMigrations } from '../../src/platform/db/index.js';
+import { openDatabase, runMigrations } from '../../src/platform/db/index.js';
 import { testDatabases } from '../support/databases.js';
 
 for (const engine of testDatabases()) {
@@ -194,3 +197,54 @@ for (const engine of testDatabases()) {
     });
   });
 }
+
+describe('access store with the writer thread (a server on SQLite)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-access-writer-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes decisions off the event loop and reads back the same as in the thread', async () => {
+    const database = await openDatabase({
+      sqliteFile: path.join(dir, 'v.sqlite'),
+      backgroundCheckpoints: true,
+    });
+    try {
+      await runMigrations(database, accessMigrations);
+      expect(database.offThread).toBeDefined();
+      const offThread = new AccessStore(database.db, database.offThread);
+      const inThread = new AccessStore(database.db);
+      const decision = (id: string, i: number) => ({
+        id,
+        time: `2026-06-01T08:00:${String(i % 60).padStart(2, '0')}.${String(i).padStart(3, '0')}Z`,
+        decision: (i % 4 === 0 ? 'deny' : 'allow') as 'deny' | 'allow',
+        risk: i % 4 === 0 ? 100 : 10,
+        app: 'ehr',
+        user: { id: 'u1', name: 'alice', roles: ['clinician' as const] },
+        sourceIp: '10.0.0.1',
+        host: 'ehr.test',
+        path: `/chart/${i}`,
+        method: 'GET',
+        reasons: [
+          {
+            signal: 'zone',
+            score: i % 4 === 0 ? 100 : 0,
+            reason: `zone ${i % 4 === 0 ? 'internet' : 'lan'}`,
+          },
+        ],
+      });
+      await offThread.insertDecisions(
+        Array.from({ length: 1200 }, (_, i) => decision(`a${String(i).padStart(4, '0')}`, i)),
+      );
+      await inThread.insertDecisions(
+        Array.from({ length: 1200 }, (_, i) => decision(`b${String(i).padStart(4, '0')}`, i)),
+      );
+      const all = await inThread.recentDecisions({ limit: 5000 });
+      expect(all).toHaveLength(2400);
+      const strip = (d: (typeof all)[number]) => ({ ...d, id: d.id.slice(1) });
+      const a = all.filter((d) => d.id.startsWith('a')).map(strip);
+      const b = all.filter((d) => d.id.startsWith('b')).map(strip);
+      expect(a.sort((x, y) => x.id.localeCompare(y.id))).toEqual(b.sort((x, y) => x.id.localeCompare(y.id)));
+    } finally {
+      await database.close();
+    }
+  });
+});

@@ -7,6 +7,7 @@
  * Nothing is durable: events are only kept for groups that exist when they are published, and a
  * group that loses its last member drops what it held (a warning says how many).
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { subjectOf, VigilError, type VigilEvent } from '../../core/index.js';
 import type { Logger } from '../log/index.js';
 import type { Bus, BusStats, SubscribeOptions, Subscription } from './bus.js';
@@ -174,8 +175,12 @@ class MemorySubscription implements Subscription {
   private async run(): Promise<void> {
     while (!this.stopping) {
       const batch = this.group.take(this.options.batchSize);
-      if (batch.length === 0) await this.group.waitForWork();
-      else await this.deliver(batch);
+      if (batch.length === 0) {
+        await this.group.waitForWork();
+        // The handler runs in a turn of the event loop of its own, not in the publisher's: the
+        // publisher's work and each group's handling are separate slices, with I/O between them.
+        await yieldToLoop();
+      } else await this.deliver(batch);
     }
   }
 

@@ -12,7 +12,9 @@ import {
   type DatabaseConnection,
   type Driver,
   Kysely,
+  type SqliteDatabase as KyselySqliteDatabase,
   PostgresDialect,
+  type QueryResult,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -21,6 +23,7 @@ import {
 import pg from 'pg';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { cachingStatements } from './sqlite-statements.js';
+import { type OffThreadWriter, startSqliteWriter, ThreadWriteLock } from './sqlite-writer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -43,6 +46,11 @@ export interface Database {
   readonly flags: DialectFlags;
   /** A short description for logs (never the URL: it may hold a password). */
   readonly description: string;
+  /**
+   * SQLite files opened with `backgroundCheckpoints` only: writes run by a worker thread
+   * (sqlite-writer.ts), for append-only logs written at request rates. Absent: write in the thread.
+   */
+  readonly offThread?: OffThreadWriter;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
@@ -55,7 +63,8 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /**
    * SQLite only: checkpoint the WAL in a worker thread (sqlite-checkpointer.ts), so no request
-   * waits for one. For long-running processes that answer requests (the server, workers).
+   * waits for one, and offer `offThread` writes. For long-running processes that answer requests
+   * (the server, workers).
    */
   backgroundCheckpoints?: boolean;
 }
@@ -71,21 +80,92 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
  * with "database is locked" when another process (the CLI during `vigil keys rotate` or an import,
  * a second server) committed a write in between, and the busy timeout cannot help it. In one
  * process better-sqlite3 has one connection and Kysely runs its transactions one at a time anyway.
+ *
+ * With a writer thread (sqlite-writer.ts) the connection first takes the threads' own write lock,
+ * without blocking the event loop: for each transaction, from BEGIN to its end, and for each
+ * statement outside one that writes (not `readonly` for SQLite). Reads never wait for it.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  #inTransaction = false;
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly lock: ThreadWriteLock | undefined,
+    private readonly statements: KyselySqliteDatabase,
+  ) {
+    super(config);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    if (!this.lock) return connection;
+    return {
+      executeQuery: (query) => this.#guarded(connection, query),
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await this.lock?.acquire();
+    this.#inTransaction = true;
+    try {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    } catch (err) {
+      this.#end();
+      throw err;
+    }
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.commitTransaction(connection);
+    } finally {
+      this.#end();
+    }
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.rollbackTransaction(connection);
+    } finally {
+      this.#end();
+    }
+  }
+
+  async #guarded<R>(connection: DatabaseConnection, query: CompiledQuery): Promise<QueryResult<R>> {
+    const lock = this.lock;
+    if (!lock || this.#inTransaction || this.#readonly(query.sql)) return connection.executeQuery<R>(query);
+    await lock.acquire();
+    try {
+      return await connection.executeQuery<R>(query);
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Whether SQLite says the statement writes nothing (prepared once, from the statement cache). */
+  #readonly(text: string): boolean {
+    return (this.statements.prepare(text) as unknown as { readonly: boolean }).readonly;
+  }
+
+  #end(): void {
+    if (!this.#inTransaction) return;
+    this.#inTransaction = false;
+    this.lock?.release();
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
-  constructor(config: SqliteDialectConfig) {
+  constructor(
+    config: SqliteDialectConfig & { database: KyselySqliteDatabase },
+    private readonly lock?: ThreadWriteLock,
+  ) {
     super(config);
     this.#config = config;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    return new ImmediateSqliteDriver(this.#config, this.lock, this.#config.database as KyselySqliteDatabase);
   }
 }
 
@@ -114,13 +194,23 @@ function openSqlite(file: string, backgroundCheckpoints: boolean): Database {
   const checkpointer =
     backgroundCheckpoints && file !== ':memory:' ? startSqliteCheckpointer(file) : undefined;
   if (checkpointer) native.pragma('wal_autocheckpoint = 50000');
+  // A writer thread (sqlite-writer.ts) beside the checkpointer, on the same lock as this connection.
+  const lock = checkpointer ? new ThreadWriteLock() : undefined;
   const db = new Kysely<object>({
-    dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }),
+    dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }, lock),
   }) as AnyDb;
+  const writer = lock
+    ? startSqliteWriter(file, lock, (statements) =>
+        db.transaction().execute(async (trx) => {
+          for (const s of statements) await trx.executeQuery(CompiledQuery.raw(s.sql, [...s.parameters]));
+        }),
+      )
+    : undefined;
   return {
     db,
     flags: { dialect: 'sqlite', jsonType: 'text', bigintAsString: false, blobType: 'blob' },
     description: `sqlite:${file}`,
+    ...(writer ? { offThread: writer } : {}),
     async ping() {
       try {
         native.prepare('select 1').get();
@@ -130,6 +220,7 @@ function openSqlite(file: string, backgroundCheckpoints: boolean): Database {
       }
     },
     async close() {
+      await writer?.close();
       await checkpointer?.close();
       await db.destroy();
     },

@@ -11,3 +11,4 @@ export {
 export { rowInserter } from './insert-rows.js';
 export { listAppliedMigrations, type Migration, type MigrationResult, runMigrations } from './migrate.js';
 export { refreshPlannerStats } from './planner-stats.js';
+export type { OffThreadWriter, WriteStatement } from './sqlite-writer.js';

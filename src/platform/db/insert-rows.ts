@@ -60,6 +60,12 @@ function sqlFor(t: Template, rows: number): string {
   return t.head + tuples.join(', ') + t.tail;
 }
 
+/** A multi-row insert: the function runs it; `statement` only builds it (for `offThread` writes). */
+export interface RowInserter<DB, Row> {
+  (db: Kysely<DB>, rows: readonly Row[]): Promise<number>;
+  statement(db: Kysely<DB>, rows: readonly Row[]): { sql: string; parameters: unknown[] };
+}
+
 /**
  * An inserter of many rows at once. `build` makes the one-row insert from a row of slots (pass it
  * to `.values(...)`, add `.onConflict(...)` if wanted); the returned function inserts `rows` (each
@@ -70,11 +76,11 @@ function sqlFor(t: Template, rows: number): string {
 export function rowInserter<DB, Row extends Record<string, unknown>>(
   build: (db: Kysely<DB>, row: Row) => Compilable<unknown>,
   columns: ReadonlyArray<keyof Row & string>,
-): (db: Kysely<DB>, rows: readonly Row[]) => Promise<number> {
+): RowInserter<DB, Row> {
   let template: Template | null = null;
   const cache = new Map<number, string>();
-  return async (db, rows) => {
-    if (rows.length === 0) return 0;
+  const statement = (db: Kysely<DB>, rows: readonly Row[]) => {
+    if (rows.length === 0) throw new Error('rowInserter: a statement needs at least one row');
     if (!template) {
       const slots = Object.fromEntries(columns.map((c) => [c, `${SLOT}${c}`])) as Row;
       template = templateOf(build(db, slots).compile());
@@ -94,7 +100,18 @@ export function rowInserter<DB, Row extends Record<string, unknown>>(
         if (v === undefined) throw new Error(`rowInserter: no value for column ${c}`);
         parameters[i++] = v;
       }
-    const result = await db.executeQuery({ ...t.query, sql, parameters });
+    return { query: t.query, sql, parameters };
+  };
+  const insert = async (db: Kysely<DB>, rows: readonly Row[]) => {
+    if (rows.length === 0) return 0;
+    const { query, sql, parameters } = statement(db, rows);
+    const result = await db.executeQuery({ ...query, sql, parameters });
     return Number(result.numAffectedRows ?? 0n);
   };
+  return Object.assign(insert, {
+    statement: (db: Kysely<DB>, rows: readonly Row[]) => {
+      const { sql, parameters } = statement(db, rows);
+      return { sql, parameters };
+    },
+  });
 }

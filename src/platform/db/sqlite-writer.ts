@@ -69,8 +69,10 @@ export class ThreadWriteLock {
     Atomics.add(this.word, 1, 1);
     try {
       for (;;) {
-        if (Atomics.compareExchange(this.word, 0, FREE, SERVER) === FREE) return;
-        const wait = waitAsync(this.word, 0, WRITER, 100);
+        const holder = Atomics.compareExchange(this.word, 0, FREE, SERVER);
+        if (holder === FREE) return;
+        // Waits while the holder stays the same (never spins, whoever holds it).
+        const wait = waitAsync(this.word, 0, holder, 100);
         if (wait.async) await wait.value;
       }
     } finally {

@@ -6,7 +6,7 @@
  */
 import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type AnyDb, type OffThreadWriter, rowInserter } from '../platform/db/index.js';
+import { type AnyDb, type OffThreadWriter, rowInserter, writeInTransaction } from '../platform/db/index.js';
 import type { KnownPlaces } from './geo.js';
 import { emptyHistogram, type HourHistogram, parseHistogram } from './hours.js';
 import type {
@@ -71,16 +71,10 @@ export class AccessStore {
         method: d.method,
       });
     }
-    if (this.offThread) {
-      const statements = [this.#insertSets.statement(this.db, [...sets.values()])];
-      for (let i = 0; i < rows.length; i += 1000)
-        statements.push(this.#insertDecisions.statement(this.db, rows.slice(i, i + 1000)));
-      return this.offThread.write(statements);
-    }
-    await this.db.transaction().execute(async (trx) => {
-      await this.#insertSets(trx, [...sets.values()]);
-      for (let i = 0; i < rows.length; i += 1000) await this.#insertDecisions(trx, rows.slice(i, i + 1000));
-    });
+    const statements = [this.#insertSets.statement(this.db, [...sets.values()])];
+    for (let i = 0; i < rows.length; i += 1000)
+      statements.push(this.#insertDecisions.statement(this.db, rows.slice(i, i + 1000)));
+    await (this.offThread ? this.offThread.write(statements) : writeInTransaction(this.db, statements));
   }
 
   readonly #insertSets = rowInserter(

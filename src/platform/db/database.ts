@@ -21,6 +21,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { writeInTransaction } from './insert-rows.js';
 import { startSqliteCheckpointer } from './sqlite-checkpointer.js';
 import { cachingStatements } from './sqlite-statements.js';
 import { type OffThreadWriter, startSqliteWriter, ThreadWriteLock } from './sqlite-writer.js';
@@ -156,7 +157,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
-  readonly #config: SqliteDialectConfig;
+  readonly #config: SqliteDialectConfig & { database: KyselySqliteDatabase };
   constructor(
     config: SqliteDialectConfig & { database: KyselySqliteDatabase },
     private readonly lock?: ThreadWriteLock,
@@ -165,7 +166,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
     this.#config = config;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config, this.lock, this.#config.database as KyselySqliteDatabase);
+    return new ImmediateSqliteDriver(this.#config, this.lock, this.#config.database);
   }
 }
 
@@ -200,11 +201,7 @@ function openSqlite(file: string, backgroundCheckpoints: boolean): Database {
     dialect: new ImmediateSqliteDialect({ database: cachingStatements(native) }, lock),
   }) as AnyDb;
   const writer = lock
-    ? startSqliteWriter(file, lock, (statements) =>
-        db.transaction().execute(async (trx) => {
-          for (const s of statements) await trx.executeQuery(CompiledQuery.raw(s.sql, [...s.parameters]));
-        }),
-      )
+    ? startSqliteWriter(file, lock, (statements) => writeInTransaction(db, statements))
     : undefined;
   return {
     db,

@@ -8,7 +8,7 @@ export {
   openDatabase,
   toCount,
 } from './database.js';
-export { rowInserter } from './insert-rows.js';
+export { rowInserter, type WriteStatement, writeInTransaction } from './insert-rows.js';
 export { listAppliedMigrations, type Migration, type MigrationResult, runMigrations } from './migrate.js';
 export { refreshPlannerStats } from './planner-stats.js';
-export type { OffThreadWriter, WriteStatement } from './sqlite-writer.js';
+export type { OffThreadWriter } from './sqlite-writer.js';

@@ -9,7 +9,7 @@
  * is the engine's own compiled text, only longer. One inserter per database, e.g. per repository
  * instance (as with `compiledOnce`).
  */
-import type { Compilable, CompiledQuery, Kysely } from 'kysely';
+import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
 
 const SLOT = '\u0000vigil-row-slot:';
 /** Row counts whose SQL is kept (a bulk writer uses a few: its chunk size and the remainders). */
@@ -60,10 +60,23 @@ function sqlFor(t: Template, rows: number): string {
   return t.head + tuples.join(', ') + t.tail;
 }
 
-/** A multi-row insert: the function runs it; `statement` only builds it (for `offThread` writes). */
+/** One statement, built: the engine's SQL and its values (strings, numbers, null). */
+export interface WriteStatement {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
+/** A multi-row insert: the function runs it; `statement` only builds it (to run in a batch). */
 export interface RowInserter<DB, Row> {
   (db: Kysely<DB>, rows: readonly Row[]): Promise<number>;
-  statement(db: Kysely<DB>, rows: readonly Row[]): { sql: string; parameters: unknown[] };
+  statement(db: Kysely<DB>, rows: readonly Row[]): WriteStatement;
+}
+
+/** Runs built statements in one transaction of `db` (all or nothing). */
+export function writeInTransaction<DB>(db: Kysely<DB>, statements: readonly WriteStatement[]): Promise<void> {
+  return db.transaction().execute(async (trx) => {
+    for (const s of statements) await trx.executeQuery(CompiledQuery.raw(s.sql, [...s.parameters]));
+  });
 }
 
 /**
@@ -108,10 +121,5 @@ export function rowInserter<DB, Row extends Record<string, unknown>>(
     const result = await db.executeQuery({ ...query, sql, parameters });
     return Number(result.numAffectedRows ?? 0n);
   };
-  return Object.assign(insert, {
-    statement: (db: Kysely<DB>, rows: readonly Row[]) => {
-      const { sql, parameters } = statement(db, rows);
-      return { sql, parameters };
-    },
-  });
+  return Object.assign(insert, { statement });
 }

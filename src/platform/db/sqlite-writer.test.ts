@@ -4,7 +4,8 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.js';
-import { startSqliteWriter, ThreadWriteLock, type WriteStatement } from './sqlite-writer.js';
+import type { WriteStatement } from './insert-rows.js';
+import { startSqliteWriter, ThreadWriteLock } from './sqlite-writer.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-writer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,22 +71,26 @@ describe('off-thread SQLite writes', () => {
     }
   });
 
-  it("takes turns with the server's writes and transactions: every write of both lands", async () => {
+  it("takes turns with the server's writes and transactions: the server never meets SQLite's lock taken", async () => {
     const database = await fileDatabase('turns.sqlite');
     try {
+      // No busy wait on the server's connection: a write that found SQLite's write lock held by
+      // the writer thread would fail at once with SQLITE_BUSY. Taking turns, none does.
+      await sql`pragma busy_timeout = 0`.execute(database.db);
+      await database.offThread!.write([rowsOf(-1, 1)]); // the thread is up and writing
       const batches = Array.from({ length: 200 }, (_, b) => database.offThread!.write([rowsOf(b * 64, 64)]));
-      const server: Promise<unknown>[] = [];
-      for (let i = 0; i < 100; i++) {
-        server.push(sql`insert into other (v) values (${`single ${i}`})`.execute(database.db));
-        server.push(
-          database.db.transaction().execute(async (trx) => {
+      // The server's writes one after another, while the thread works through its batches.
+      const server = (async () => {
+        for (let i = 0; i < 100; i++) {
+          await sql`insert into other (v) values (${`single ${i}`})`.execute(database.db);
+          await database.db.transaction().execute(async (trx) => {
             await sql`insert into other (v) values (${`tx ${i} a`})`.execute(trx);
             await sql`insert into other (v) values (${`tx ${i} b`})`.execute(trx);
-          }),
-        );
-      }
-      await Promise.all([...batches, ...server]);
-      expect(await count(database, 'log')).toBe(200 * 64);
+          });
+        }
+      })();
+      await Promise.all([...batches, server]);
+      expect(await count(database, 'log')).toBe(200 * 64 + 1);
       expect(await count(database, 'other')).toBe(300);
     } finally {
       await database.close();

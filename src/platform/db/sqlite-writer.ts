@@ -24,12 +24,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-
-/** One statement: SQL with `?` placeholders and its values (strings, numbers, null). */
-export interface WriteStatement {
-  sql: string;
-  parameters: readonly unknown[];
-}
+import type { WriteStatement } from './insert-rows.js';
 
 /** Runs batches of statements, each batch in one transaction. */
 export interface OffThreadWriter {

@@ -34,6 +34,9 @@ function digitsFrom(text: string, from: number): boolean {
   return true;
 }
 
+/** The farthest time a Date holds (100,000,000 days either side of 1970), in seconds. */
+const MAX_EPOCH_SECONDS = 8.64e12;
+
 /** Epoch seconds with a fraction ("1521911720.865716") → "2018-03-24T17:15:20.865716Z". */
 export function epochToIso(text: string): string | undefined {
   const n = lastSeconds.length;
@@ -43,8 +46,9 @@ export function epochToIso(text: string): string | undefined {
   const m = /^(-?\d+)(?:\.(\d{1,9}))?$/.exec(text);
   if (!m) {
     // Zeek prints far-off times in exponent form (2.385616957e+09).
+    // Beyond what a Date can hold, toFixed keeps the exponent form: no time, and no recursion.
     const v = /^-?\d+(\.\d+)?e[+-]?\d+$/i.test(text) ? Number(text) : Number.NaN;
-    return Number.isFinite(v) ? epochToIso(v.toFixed(6)) : undefined;
+    return Number.isFinite(v) && Math.abs(v) <= MAX_EPOCH_SECONDS ? epochToIso(v.toFixed(6)) : undefined;
   }
   const seconds = Number(m[1]);
   const d = new Date(seconds * 1000);

@@ -30,6 +30,12 @@ describe('Zeek values', () => {
     expect(epochToIso('1521911720')).toBe('2018-03-24T17:15:20.000000Z');
     expect(epochToIso('2.385616957e+09')).toBe('2045-08-06T07:22:37.000000Z');
     expect(epochToIso('yesterday')).toBeUndefined();
+    // Beyond a Date's range: no time (this once recursed without end: toFixed keeps the exponent).
+    expect(epochToIso('2.385616957e+30')).toBeUndefined();
+    expect(parseZeekJsonLine('{"_path":"conn","ts":2.5e+30}', 'conn')).toEqual({
+      kind: 'skip',
+      reason: 'bad-value',
+    });
     expect(unescapeTsv('a\\x09b\\\\c')).toBe('a\tb\\c');
   });
 });

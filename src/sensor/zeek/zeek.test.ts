@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { VigilEvent } from '../../core/index.js';
+import { seededRng, type VigilEvent } from '../../core/index.js';
 import { parseZeekJsonLine } from './json.js';
 import { newZeekStats, readZeekBatches } from './read.js';
 import { ZeekTsvParser } from './tsv.js';
@@ -137,6 +137,66 @@ describe('Zeek TSV and JSON', () => {
   it('ignores prototype keys in JSON', () => {
     const r = parseZeekJsonLine('{"ts":"2018-03-24T17:15:20Z","__proto__":{"polluted":1},"a":1}', 'x');
     expect(r.kind).toBe('record');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('Zeek TSV: hostile cells and headers', () => {
+  it('never throws: seeded mutations of a real-looking log give records or counted skips', async () => {
+    const rng = seededRng(7);
+    const cells = [
+      '1e+400',
+      '-1e+30',
+      '2.5e+30',
+      'NaN',
+      'Infinity',
+      '-',
+      '(empty)',
+      '',
+      '\\x',
+      '\\xZZ',
+      '\\\\',
+      'T',
+      'F',
+      '0x10',
+      '9'.repeat(400),
+      '1521911720.8657161',
+      '-0',
+      ',',
+      ',,',
+      '__proto__',
+    ];
+    const headers = [
+      '#separator \\x',
+      '#separator',
+      '#set_separator\t',
+      '#fields\t__proto__\tts',
+      '#types\tvector[vector[count]]\ttime',
+      '#types\tset[]\ttime',
+      '#unset_field',
+      '#empty_field\t-',
+      '#path\t',
+    ];
+    const line = '1521911720.600843\tC1\t10.1.1.5\t49562\t10.1.1.9\t104\ttcp\t1.5\tdicom\tT\tA\\x2cB,C';
+    const base = [...HEADER, line, line];
+    for (let i = 0; i < 500; i++) {
+      const lines = [...base];
+      for (let k = 1 + rng.int(4); k > 0; k--) {
+        const at = HEADER.length + rng.int(2);
+        const parts = lines[at]!.split('\t');
+        parts[rng.int(parts.length)] = rng.pick(cells);
+        lines[at] = parts.join('\t');
+      }
+      if (rng.next() < 0.3) lines.splice(rng.int(lines.length), 0, rng.pick(headers));
+      const t = await read(`${lines.join('\n')}\n`);
+      const skipped = Object.values(t.stats.skipped).reduce((a, b) => a + b, 0);
+      expect(t.events.length + skipped).toBeGreaterThan(0);
+      for (const e of t.events) {
+        expect(Object.getPrototypeOf(e.data)).toBe(Object.prototype);
+        expect(Number.isNaN(Date.parse(e.time))).toBe(false);
+        expect(() => JSON.stringify(e)).not.toThrow();
+      }
+    }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

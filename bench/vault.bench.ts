@@ -138,7 +138,8 @@ function sqliteEngine(): Engine {
   let n = 0;
   return {
     name: 'sqlite',
-    open: () => openDatabase({ sqliteFile: path.join(dir, `db-${n++}.sqlite`) }),
+    // As the server opens it: the WAL is checkpointed by a background thread, never inside a commit.
+    open: () => openDatabase({ sqliteFile: path.join(dir, `db-${n++}.sqlite`), backgroundCheckpoints: true }),
     close: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }

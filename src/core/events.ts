@@ -9,14 +9,18 @@ import { newId } from './ids.js';
 
 export const EVENT_VERSION = 1;
 
-const kindRe = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$/;
+/** What an event kind looks like: dotted lower-case words. */
+export const KIND_PATTERN = /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$/;
 
 export const eventSchema = z
   .object({
     v: z.literal(EVENT_VERSION),
     id: z.string().min(1).max(64),
     time: z.string().datetime({ offset: true }),
-    kind: z.string().regex(kindRe, 'kind must be dotted lower-case words, e.g. auth.login.failed').max(128),
+    kind: z
+      .string()
+      .regex(KIND_PATTERN, 'kind must be dotted lower-case words, e.g. auth.login.failed')
+      .max(128),
     source: z.string().min(1).max(128),
     severity: z.enum(['info', 'low', 'medium', 'high', 'critical']).optional(),
     user: z

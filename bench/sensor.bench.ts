@@ -4,7 +4,9 @@
  * same fields from the same file in the same run. The capture is built here, in a temporary
  * directory, from realistic traffic: DICOM associations (C-ECHO, and C-STORE of an image in 16 KiB
  * PDUs), HL7 over MLLP, bulk filler transfers and DNS over UDP. Size: BENCH_SENSOR_MB (200).
- * The process's CPU time is reported too (MB/s of CPU time), which holds on a busy machine.
+ * The process's CPU time is reported too (MB/s of CPU time), which holds on a busy machine. The
+ * capture is read three times: the first read gives the figures; the median of the three is
+ * `sensor.read.warm`, the rate once the parser is compiled (a live sensor's steady state).
  * Then Zeek ingestion, JSON and TSV, beside the bare parse of the same lines (zeek-ingest.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -21,7 +23,7 @@ import {
   TcpConversation,
   udpFrame,
 } from '../src/sensor/index.js';
-import { type Benchmark, figure } from './figure.js';
+import { type Benchmark, figure, median } from './figure.js';
 import { zeekFigures } from './zeek-ingest.js';
 
 const TARGET_MB = Number(process.env.BENCH_SENSOR_MB ?? 200);
@@ -299,25 +301,35 @@ export const sensorBenchmark: Benchmark = {
       const built = buildCapture(file);
       const mb = statSync(file).size / 1e6;
       log(`capture: ${mb.toFixed(0)} MB, ${built.packets} packets, ${built.associations} DICOM associations`);
-      let assocs = 0;
-      const sensor = new Sensor({
-        patientIdKey: Buffer.alloc(32, 1),
-        flows: false,
-        onEvent: (e) => {
-          if (e.kind === 'net.dicom.association') assocs++;
-        },
-      });
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      const summary = await sensor.read(createReadStream(file, { highWaterMark: 4 << 20 }));
-      const ours = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-      if (assocs !== built.associations)
-        throw new Error(`sensor found ${assocs} of ${built.associations} associations`);
-      log(
-        `vigil: ${(mb / ours).toFixed(0)} MB/s, ${(summary.packets / ours).toFixed(0)} packets/s, ${assocs} associations; CPU ${cpuSeconds.toFixed(2)} s = ${(mb / cpuSeconds).toFixed(0)} MB/s of CPU time`,
-      );
+      // Three reads. The first, in a process that has not run the parser yet, is the headline
+      // figure (as a `vigil sensor read` of a file is, and as tshark's single run is); the median
+      // of the three is printed beside it as the warmed-up rate of a sensor that keeps reading.
+      const runs: { seconds: number; cpuSeconds: number; packets: number }[] = [];
+      for (let run = 0; run < 3; run++) {
+        let assocs = 0;
+        const sensor = new Sensor({
+          patientIdKey: Buffer.alloc(32, 1),
+          flows: false,
+          onEvent: (e) => {
+            if (e.kind === 'net.dicom.association') assocs++;
+          },
+        });
+        const t0 = performance.now();
+        const cpu0 = process.cpuUsage();
+        const summary = await sensor.read(createReadStream(file, { highWaterMark: 4 << 20 }));
+        const seconds = (performance.now() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+        if (assocs !== built.associations)
+          throw new Error(`sensor found ${assocs} of ${built.associations} associations`);
+        log(
+          `vigil, read ${run + 1}: ${(mb / seconds).toFixed(0)} MB/s, ${(summary.packets / seconds).toFixed(0)} packets/s, ${assocs} associations; CPU ${cpuSeconds.toFixed(2)} s = ${(mb / cpuSeconds).toFixed(0)} MB/s of CPU time`,
+        );
+        runs.push({ seconds, cpuSeconds, packets: summary.packets });
+      }
+      const { seconds: ours, cpuSeconds, packets } = runs[0]!;
+      const warm = median(runs.map((r) => r.seconds));
+      log(`vigil, median of the 3 reads: ${(mb / warm).toFixed(0)} MB/s`);
       const figures = [];
       if (hasTshark()) {
         const ts = await tsharkRun(file);
@@ -325,7 +337,7 @@ export const sensorBenchmark: Benchmark = {
         if (ts.lines !== 2 * built.associations)
           log(`tshark: ${ts.lines} lines (expected ${2 * built.associations})`);
         log(
-          `tshark: ${(mb / ts.seconds).toFixed(1)} MB/s, ${(summary.packets / ts.seconds).toFixed(0)} packets/s${ts.cpuSeconds ? `; CPU ${ts.cpuSeconds.toFixed(2)} s = ${(mb / ts.cpuSeconds).toFixed(1)} MB/s of CPU time` : ''}`,
+          `tshark: ${(mb / ts.seconds).toFixed(1)} MB/s, ${(packets / ts.seconds).toFixed(0)} packets/s${ts.cpuSeconds ? `; CPU ${ts.cpuSeconds.toFixed(2)} s = ${(mb / ts.cpuSeconds).toFixed(1)} MB/s of CPU time` : ''}`,
         );
         if (ts.cpuSeconds)
           figures.push(
@@ -339,19 +351,21 @@ export const sensorBenchmark: Benchmark = {
           );
         figures.push(
           figure('sensor.read', 'MB/s', mb / ours, 'tshark -T fields (DICOM identity)', mb / ts.seconds),
+          figure('sensor.read.warm', 'MB/s', mb / warm, 'tshark -T fields (DICOM identity)', mb / ts.seconds),
           figure(
             'sensor.read.packets',
             'packets/s',
-            summary.packets / ours,
+            packets / ours,
             'tshark -T fields (DICOM identity)',
-            summary.packets / ts.seconds,
+            packets / ts.seconds,
           ),
         );
       } else {
         log('tshark is not installed: no peer figure');
         figures.push(
           figure('sensor.read', 'MB/s', mb / ours),
-          figure('sensor.read.packets', 'packets/s', summary.packets / ours),
+          figure('sensor.read.warm', 'MB/s', mb / warm),
+          figure('sensor.read.packets', 'packets/s', packets / ours),
         );
       }
       rmSync(file);

@@ -133,6 +133,8 @@ describe('checkedEvent', () => {
       { dstPort: 65535, proto: 'udp' },
       { srcPort: -0 },
       { srcPort: 1.0 },
+      JSON.parse('{"constructor":{"prototype":{}}}'),
+      JSON.parse('{"constructor":1,"toString":"x"}'),
       { other: 'x' },
       { a: { b: [1] } },
     ];

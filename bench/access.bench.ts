@@ -41,8 +41,12 @@ const CONNECTIONS = 16;
 const HOST = 'bench.hospital.test';
 const NGINX = '/usr/sbin/nginx';
 const FIXED_RATE = 1000;
-/** Fixed-rate rounds per system (each DURATION_S / 2 long), after one discarded warm-up round. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Fixed-rate rounds per system (each DURATION_S / 2 long), after one discarded warm-up round. One
+ * round's p99 moves by 2-3x on a shared 2-core machine (rounds of the same nginx without
+ * auth_request gave 0.9 to 9.8 ms in one run): the median of five holds steadier than of three.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 async function serve(): Promise<void> {
   const { validateConfig } = await import('../src/platform/config/index.js');

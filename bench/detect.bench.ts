@@ -45,7 +45,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { checkedEvent, eventSchema, makeEvent, type VigilEvent } from '../src/core/index.js';
+import { makeEvent, type VigilEvent, validEvent } from '../src/core/index.js';
 import {
   type AlertStore,
   correlationMigrations,
@@ -672,8 +672,9 @@ async function natsWorker(): Promise<void> {
     for (let i = 0; i < warm.length; i += BATCH)
       d.detect(
         warm.slice(i, i + BATCH).map((l) => {
-          const x: unknown = JSON.parse(l);
-          return checkedEvent(x) ?? eventSchema.parse(x); // as the bus validates (nats-subscription.ts)
+          const event = validEvent(JSON.parse(l)); // as the bus validates (nats-subscription.ts)
+          if (!event) throw new Error('the warm-up built an invalid event');
+          return event;
         }),
       );
   }

@@ -3,7 +3,7 @@
  * equal; realistic events are all accepted (else it would save nothing).
  */
 import { describe, expect, it } from 'vitest';
-import { checkedEvent } from './event-check.js';
+import { checkedEvent, validEvent } from './event-check.js';
 import { eventSchema, makeEvent } from './events.js';
 import { seededRng } from './random.js';
 
@@ -165,5 +165,23 @@ describe('checkedEvent', () => {
       if (holds(x)) accepted++;
     }
     expect(accepted).toBeGreaterThan(1000);
+  });
+});
+
+describe('validEvent', () => {
+  it('gives the event itself when the fast check vouches for it', () => {
+    const e = JSON.parse(JSON.stringify(realistic[0]));
+    expect(validEvent(e)).toBe(e);
+  });
+
+  it("gives zod's result when only zod can decide, and undefined for what zod refuses", () => {
+    const base = JSON.parse(JSON.stringify(realistic[0]));
+    const stripped = { ...base, user: { name: 'bob', extra: 'dropped' } };
+    expect(checkedEvent(stripped)).toBeUndefined();
+    const out = validEvent(stripped);
+    expect(out).toEqual(eventSchema.parse(stripped));
+    expect(out?.user).toEqual({ name: 'bob' });
+    for (const bad of [null, [], { ...base, v: 2 }, { ...base, kind: 'Not A Kind' }])
+      expect(validEvent(bad)).toBeUndefined();
   });
 });

@@ -73,6 +73,14 @@ function netFields(x: unknown): boolean {
   return true;
 }
 
+/** The event when it passes `eventSchema`: the fast check below, else zod (undefined: invalid). */
+export function validEvent(x: unknown): VigilEvent | undefined {
+  const checked = checkedEvent(x);
+  if (checked) return checked;
+  const parsed = eventSchema.safeParse(x);
+  return parsed.success ? parsed.data : undefined;
+}
+
 /** The event itself when it certainly passes `eventSchema`; undefined when zod must decide. */
 export function checkedEvent(x: unknown): VigilEvent | undefined {
   if (DATETIME === undefined || !plainObject(x)) return undefined;

@@ -15,7 +15,7 @@
  * make a few batches of events, by the average size of the messages seen so far.
  */
 import type { ConsumerMessages, Consumer as JsConsumer, JsMsg } from '@nats-io/jetstream';
-import { checkedEvent, eventSchema, type VigilEvent } from '../../core/index.js';
+import { type VigilEvent, validEvent } from '../../core/index.js';
 import type { Logger } from '../log/index.js';
 import { type Subscription, subjectMatches } from './bus.js';
 import { batchLogFields, errorLogFields, type ResolvedSubscribeOptions } from './common.js';
@@ -277,14 +277,6 @@ function decode(m: JsMsg, invalid: (index: number) => void): VigilEvent[] {
     else invalid(i);
   });
   return out;
-}
-
-/** The event when it passes `eventSchema`: the fast check (core/event-check.ts), else zod. */
-function validEvent(x: unknown): VigilEvent | undefined {
-  const checked = checkedEvent(x);
-  if (checked) return checked;
-  const parsed = eventSchema.safeParse(x);
-  return parsed.success ? parsed.data : undefined;
 }
 
 /**
